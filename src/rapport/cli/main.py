@@ -1,0 +1,55 @@
+"""The `rapport` console script (also `python -m rapport`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from rapport.cli import bench, conversations, db, demo, reports, serve
+from rapport.cli.output import stderr
+from rapport.errors import RapportError
+from rapport.settings import SettingsError
+
+
+class RapportGroup(TyperGroup):
+    """Turns Rapport's own errors (bad input, refused operations) into a
+    message on stderr and exit code 1, for every sub-command."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (RapportError, SettingsError) as exc:
+            stderr.print(f"[red]error:[/red] {exc}", highlight=False)
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    name="rapport",
+    cls=RapportGroup,
+    help="Rapport: an open-source Social CRM. Listen, understand, decide, respond, relate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    from rapport import pipeline
+
+    pipeline.install()
+
+
+app.add_typer(db.app, name="db")
+app.command("ingest")(conversations.ingest)
+app.add_typer(conversations.quarantine_app, name="quarantine")
+app.command("report")(reports.report)
+app.command("serve")(serve.serve)
+app.add_typer(demo.app, name="demo")
+app.command("bench")(bench.bench)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,17 @@
+"""The loop's wiring: connects each downstream domain to the conversations
+hooks, so a stored batch flows on (people, analysis, triage...).
+
+Faces (CLI, web, workers) call `install()` once at start-up; domains never
+import each other's hooks directly.
+"""
+
+from __future__ import annotations
+
+from rapport.conversations import hooks
+
+
+def install() -> None:
+    """Register every domain's ingest hooks (idempotent)."""
+    from rapport.relationships import service as relationships
+
+    hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)

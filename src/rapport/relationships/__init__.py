@@ -1,0 +1,2 @@
+"""Relationships: people across identities, roles, health, consent, sales,
+export and erasure."""

@@ -1,0 +1,67 @@
+"""Typed settings read from the environment (prefix ``RAPPORT_``).
+
+Secrets have a development default only; outside ``env=dev`` (or ``test``) a
+default or empty secret is refused at start-up.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("rapport", appauthor=False))
+
+
+class SettingsError(ValueError):
+    """The configuration is unusable (a default secret in production, say)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    broker_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    ingest_batch_size: int = Field(default=10000, ge=1, le=100_000)
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_recycle_seconds: int = Field(default=1800, ge=1)
+
+    def check(self) -> Settings:
+        """Refuse a configuration that must not run (raises `SettingsError`)."""
+        if self.env == "prod" and (not self.secret_key or self.secret_key == DEV_SECRET_KEY):
+            raise SettingsError(
+                "RAPPORT_SECRET_KEY is unset or the development default; "
+                "set a long random value before running with RAPPORT_ENV=prod"
+            )
+        if self.env == "prod" and len(self.secret_key) < 32:
+            raise SettingsError("RAPPORT_SECRET_KEY must be at least 32 characters in prod")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'rapport.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings().check()
+
+
+def reset_settings_cache() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()
