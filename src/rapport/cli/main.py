@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from rapport.cli import bench, conversations, db, demo, reports, serve
+from rapport.cli import bench, conversations, db, demo, reports, serve, users
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
 from rapport.settings import SettingsError
@@ -49,6 +49,8 @@ app.command("report")(reports.report)
 app.command("serve")(serve.serve)
 app.add_typer(demo.app, name="demo")
 app.command("bench")(bench.bench)
+app.add_typer(users.app, name="users")
+app.command("audit")(users.audit)
 
 
 def main() -> None:

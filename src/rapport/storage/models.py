@@ -13,6 +13,8 @@ from rapport.storage.base import Base
 MODEL_MODULES = (
     "rapport.conversations.models",
     "rapport.relationships.models",
+    "rapport.audit.models",
+    "rapport.users.models",
 )
 
 

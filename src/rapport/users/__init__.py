@@ -1,0 +1,1 @@
+"""Users of Rapport (agents, managers, analysts, admins) and their roles."""
