@@ -601,10 +601,13 @@ def do_store_records(
     import_batch_id: int | None,
     cache: StoreCache,
     channel_kind: str = "import",
+    before_commit: Callable[[Session, IngestSummary], None] | None = None,
 ) -> IngestSummary:
     """Store one batch of parsed records (messages and rejects) in its own
     transaction, retried on a dropped connection; the import batch's
-    counters move in the same transaction."""
+    counters move in the same transaction. ``before_commit`` runs last in
+    that transaction (a distributed import marks its chunk done there, so a
+    redelivered chunk is recognised)."""
 
     @retry(
         retry=retry_if_exception(_is_transient),
@@ -643,6 +646,8 @@ def do_store_records(
                             quarantined=ImportBatch.quarantined + part.quarantined,
                         )
                     )
+                if before_commit is not None:
+                    before_commit(session, part)
                 return part
         except BaseException:
             cache.clear()
