@@ -139,7 +139,9 @@ def get_app() -> Celery:
     key = (settings.broker_url, settings.queue_prefix)
     if _configured_for != key:
         if _configured_for is not None:
-            celery_app.close()
+            celery_app.close()  # drops the connection pool of the old broker
+            # queues and routes are cached from the old configuration
+            celery_app.__dict__.pop("amqp", None)
         celery_app.conf.update(build_config(settings))
         _configured_for = key
         import rapport.workers.tasks  # noqa: F401  (registers every task)
@@ -161,3 +163,14 @@ def _worker_start(**_: Any) -> None:
     from rapport import pipeline
 
     pipeline.install()
+
+
+@signals.task_prerun.connect
+def _started(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    """Log when a task really starts (received ≠ started: a warm shutdown
+    finishes started tasks and leaves received ones on the broker)."""
+    import logging
+
+    logging.getLogger("rapport.workers").info(
+        "task %s[%s] started", getattr(task, "name", "?"), task_id
+    )

@@ -34,10 +34,10 @@ def summarise_args(args: list[Any], kwargs: dict[str, Any]) -> str:
             parts.append(f"<{type(value).__name__} of {len(value)}>")
         else:
             text = repr(value)
-            parts.append(text if len(text) <= 60 else text[:57] + "...")
+            parts.append(text if len(text) <= 200 else text[:197] + "...")
     for key, value in kwargs.items():
         if isinstance(value, list | dict):
             parts.append(f"{key}=<{type(value).__name__} of {len(value)}>")
         else:
-            parts.append(f"{key}={value!r}"[:60])
+            parts.append(f"{key}={value!r}"[:200])
     return ", ".join(parts)
