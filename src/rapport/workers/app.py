@@ -97,7 +97,11 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "task_acks_on_failure_or_timeout": True,
         "worker_prefetch_multiplier": 1,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A task running when the broker connection drops finishes (its
+        # transaction commits or rolls back cleanly); its message comes back
+        # after the reconnection and is recognised as done. Cancelling it
+        # instead would interrupt a database write half-way.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_hijack_root_logger": True,
         "worker_send_task_events": False,
         "task_send_sent_event": False,
