@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-_BLOCK = {"p", "div", "br", "li", "blockquote", "pre", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCK = {"p", "div", "li", "blockquote", "pre", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
 _SKIP = {"script", "style", "head", "template"}
 
 
@@ -20,6 +20,8 @@ class _TextParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self._skip += 1
+        elif tag == "br":
+            self.parts.append("\n")
         elif tag in _BLOCK:
             self.parts.append("\n")
         elif tag == "img":

@@ -172,7 +172,7 @@ class HttpApi:
     # ------------------------------------------------------------ requests
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_exponential_jitter(initial=0.5, max=10.0, jitter=0.5)(state)
+        backoff = wait_exponential_jitter(multiplier=0.25, max=10.0, jitter=0.25)(state)
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return max(exc.retry_after, 0.0)
