@@ -104,9 +104,13 @@ def test_reply_threads_on_mastodon_and_is_idempotent(masto: str, replay: Replay)
     assert post.headers["idempotency-key"] == "rapport-outbox-7"
 
     private = OutboundReply(
-        outbox_id=8, channel=masto, text="Can you DM your order number?", to_handle="ana@fosstodon.example",
-        in_reply_to_external_id="112345678901234567", private=True,
-    )  # fmt: skip
+        outbox_id=8,
+        channel=masto,
+        text="Can you DM your order number?",
+        to_handle="ana@fosstodon.example",
+        in_reply_to_external_id="112345678901234567",
+        private=True,
+    )
     with session_scope(write=True) as s:
         service.do_send(s, private, transport=replay.transport)
     assert json.loads(replay.sent("POST", "/api/v1/statuses")[1].content)["visibility"] == "direct"

@@ -63,8 +63,9 @@ def test_poll_catches_up_and_threads_by_number(sms: str, replay: Replay) -> None
     assert second.created_at.isoformat() == "2024-05-01T14:40:00+00:00"
 
     # A webhook delivery from the same number joins the same conversation.
-    from fastapi.testclient import TestClient
     from urllib.parse import parse_qsl
+
+    from fastapi.testclient import TestClient
 
     from rapport.web.app import create_app
 

@@ -20,9 +20,7 @@ class _TextParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self._skip += 1
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag in _BLOCK:
+        elif tag == "br" or tag in _BLOCK:
             self.parts.append("\n")
         elif tag == "img":
             alt = dict(attrs).get("alt")

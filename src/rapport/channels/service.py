@@ -586,7 +586,8 @@ def do_send(session: Session, reply: OutboundReply, *, transport: Any = None) ->
         raise SendFailed(f"channel {reply.channel!r}: {exc}", retryable=False) from None
     if not loaded.ctype.sends:
         raise NoConnector(
-            f"channel {reply.channel!r} is a {loaded.ctype.kind} channel: it cannot send"
+            f"channel {reply.channel!r} is a read-only {loaded.ctype.kind} channel: "
+            "nothing can be sent through it"
         )
     if not loaded.enabled:
         raise SendFailed(
