@@ -47,7 +47,12 @@ from rapport.channels.registry import ConnectorType, get_type
 from rapport.channels.schemas import ChannelCreate, ChannelPublic, PollResult, WebhookResult
 from rapport.conversations import queries as conversation_queries
 from rapport.conversations.models import Channel
-from rapport.conversations.service import do_ensure_channel, do_quarantine, do_store_messages
+from rapport.conversations.service import (
+    StoreCache,
+    do_ensure_channel,
+    do_quarantine,
+    do_store_messages,
+)
 from rapport.scheduling import service as scheduling
 from rapport.scheduling.registry import JobOutcome
 from rapport.scheduling.schemas import JobCreate, JobPublic
@@ -332,7 +337,11 @@ def _backoff(loaded: LoadedChannel, failures: int, now: datetime) -> datetime:
 
 def _store_page(session: Session, loaded: LoadedChannel, page: Page) -> tuple[int, int, int]:
     stored = do_store_messages(
-        session, page.messages, default_channel=loaded.name, channel_kind=loaded.ctype.kind
+        session,
+        page.messages,
+        default_channel=loaded.name,
+        channel_kind=loaded.ctype.kind,
+        cache=StoreCache(channels={loaded.name: loaded.channel_id}),
     )
     quarantined = do_quarantine(session, quarantine_source(loaded.name), page.rejected)
     return stored.inserted, stored.duplicates, quarantined
