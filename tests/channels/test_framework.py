@@ -48,7 +48,8 @@ def test_credentials_are_encrypted_at_rest_and_never_listed(db: Database, cli) -
     listed = cli("channels", "list", "--json")
     assert TOKEN not in listed.stdout
     assert listed.json()["channels"][0]["secrets"] == ["token"]
-    events, _ = list_events(session_scope().__enter__(), action="channels.add")
+    with session_scope() as s:
+        events, _ = list_events(s, action="channels.add")
     assert events[0].details["secrets"] == ["token"] and TOKEN not in str(events[0].details)
 
 

@@ -14,7 +14,7 @@ from rapport.conversations.models import Message
 from rapport.storage.engine import session_scope
 from rapport.web.app import create_app
 from tests.channels.conftest import CASSETTES
-from tests.conftest import Database
+from tests.conftest import FIXTURES, Database
 
 SECRET = "whsec-3f9a0c1b7e2d4a68"
 URL = "/api/v1/channels/shop/webhook"
@@ -153,7 +153,7 @@ def test_twilio_sms_webhook_checks_its_signature(db: Database, cli) -> None:
 
 def test_feeds_and_unknown_channels_take_no_webhooks(db: Database, cli) -> None:
     cli("channels", "add", "rss", "blog", "--url", "http://127.0.0.1:9/feed")
-    cli("ingest", str(CASSETTES.parent.parent / "fixtures" / "amazon_alexa_sample.tsv"))
+    cli("ingest", str(FIXTURES / "amazon_alexa_sample.tsv"))
     with TestClient(create_app()) as client:
         assert client.post("/api/v1/channels/blog/webhook", content=b"{}").status_code == 404
         assert client.post("/api/v1/channels/reviews/webhook", content=b"{}").status_code == 404
