@@ -151,3 +151,60 @@ def test_spent_rate_limit_budget_backs_off(sky: str, replay: Replay, cli) -> Non
     health = cli("channels", "list", "--json").json()["channels"][0]["health"]
     assert health["status"] == "backing-off"
     assert health["backoff_until"] > "2099"  # the reset the platform announced
+
+
+def test_links_and_mentions_become_facets(sky: str, replay: Replay) -> None:
+    _routes(replay).on(
+        "GET", X + "app.bsky.notification.listNotifications", "bluesky/listNotifications.json"
+    )
+    replay.on("GET", X + "com.atproto.identity.resolveHandle", "bluesky/resolveHandle.json")
+    service.do_poll_channel(sky, transport=replay.transport)
+    text = "@maya.bsky.social sorry! 🙏 Steps: https://acme.example/fix (thanks @raj.dev)"
+    with session_scope(write=True) as s:
+        service.do_send(
+            s,
+            OutboundReply(6, sky, text, in_reply_to_external_id=MAYA_REPLY),
+            transport=replay.transport,
+        )
+    facets = json.loads(replay.sent("POST", X + "com.atproto.repo.createRecord")[0].content)[
+        "record"
+    ]["facets"]
+    raw = text.encode()
+    spans = {
+        raw[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode(): f["features"][0]
+        for f in facets
+    }
+    assert spans["https://acme.example/fix"] == {
+        "$type": "app.bsky.richtext.facet#link",
+        "uri": "https://acme.example/fix",
+    }
+    assert (
+        spans["@maya.bsky.social"]["did"] == "did:plc:maya4abcdefghijklmnopqrs"
+    )  # known: no lookup
+    assert spans["@raj.dev"]["did"] == "did:plc:raj5abcdefghijklmnopqrstu"
+    assert len(replay.sent("GET", X + "com.atproto.identity.resolveHandle")) == 1
+
+
+def test_private_reply_goes_through_bluesky_chat(sky: str, replay: Replay) -> None:
+    _routes(replay).on(
+        "GET", X + "app.bsky.notification.listNotifications", "bluesky/listNotifications.json"
+    )
+    replay.on("GET", X + "chat.bsky.convo.getConvoForMembers", "bluesky/getConvoForMembers.json")
+    replay.on("POST", X + "chat.bsky.convo.sendMessage", "bluesky/sendMessage.json")
+    service.do_poll_channel(sky, transport=replay.transport)
+    reply = OutboundReply(
+        9, sky, "Hi Maya, could you send us your router's serial number?",
+        in_reply_to_external_id=MAYA_REPLY, private=True,
+    )  # fmt: skip
+    with session_scope(write=True) as s:
+        receipt = service.do_send(s, reply, transport=replay.transport)
+    assert receipt.external_id == "chat:3kq2convo7x/3kq2msg0001"
+    [convo] = replay.sent("GET", X + "chat.bsky.convo.getConvoForMembers")
+    assert convo.url.params["members"] == "did:plc:maya4abcdefghijklmnopqrs"
+    assert convo.headers["atproto-proxy"] == "did:web:api.bsky.chat#bsky_chat"
+    [message] = replay.sent("POST", X + "chat.bsky.convo.sendMessage")
+    assert json.loads(message.content) == {
+        "convoId": "3kq2convo7x",
+        "message": {"text": reply.text},
+    }
+    assert replay.sent("POST", X + "com.atproto.repo.createRecord") == []  # nothing public

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,9 @@ PAGE_LIMIT = 50
 MAX_PAGES = 5
 POST_GRAPHEMES = 300
 _REASONS = {"mention", "reply", "quote"}
+CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
+_LINK = re.compile(r"https?://[^\s]+")
+_MENTION = re.compile(r"(?<![\w@])@([a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)")
 
 
 class BlueskyOptions(BaseModel):
@@ -148,11 +152,22 @@ class BlueskyConnector:
             did=session.get("did"),
         )
 
-    def _call(self, api: HttpApi, method: str, nsid: str, **kwargs: Any) -> Any:
-        """One authenticated XRPC call; an expired access token is renewed once."""
+    def _call(
+        self,
+        api: HttpApi,
+        method: str,
+        nsid: str,
+        *,
+        proxy: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One authenticated XRPC call; an expired access token is renewed once.
+        ``proxy`` asks the PDS to forward the call to a service (chat)."""
         self._signin(api)
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self.ctx.state['accessJwt']}"}
+            if proxy:
+                headers["atproto-proxy"] = proxy
             response = api.request(
                 method, f"/xrpc/{nsid}", headers=headers, ok=(400, 401), **kwargs
             )
@@ -285,13 +300,97 @@ class BlueskyConnector:
         root = reply.get("root") or parent
         return {"uri": root["uri"], "cid": root["cid"]}, parent
 
+    def _did_of(self, api: HttpApi, handle: str) -> str | None:
+        """The DID behind ``handle`` (None when it does not resolve)."""
+        if handle.startswith("did:"):
+            return handle
+        try:
+            body = self._call(
+                api, "GET", "com.atproto.identity.resolveHandle", params={"handle": handle}
+            )
+        except ConnectorFailed as exc:
+            if exc.retryable:
+                raise
+            return None
+        did = body.get("did") if isinstance(body, dict) else None
+        return str(did) if did else None
+
+    def _facets(self, api: HttpApi, text: str, known: dict[str, str]) -> list[dict[str, Any]]:
+        """Rich-text facets (byte ranges of the UTF-8 text): links, and mentions
+        of handles that resolve, so they render as links and notify."""
+        facets: list[dict[str, Any]] = []
+        for match in _LINK.finditer(text):
+            url = match.group(0).rstrip(".,;:!?)")
+            start = len(text[: match.start()].encode())
+            facets.append(
+                {
+                    "index": {"byteStart": start, "byteEnd": start + len(url.encode())},
+                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
+                }
+            )
+        for match in _MENTION.finditer(text):
+            handle = match.group(1).rstrip(".")
+            did = known.get(handle.casefold()) or self._did_of(api, handle)
+            if not did:
+                continue
+            start = len(text[: match.start()].encode())
+            facets.append(
+                {
+                    "index": {"byteStart": start, "byteEnd": start + len(("@" + handle).encode())},
+                    "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
+                }
+            )
+        return facets
+
+    def _send_private(self, reply: OutboundReply) -> Receipt:
+        """A direct message through Bluesky chat (the app password needs DM access)."""
+        parent = (
+            self.ctx.lookup(reply.in_reply_to_external_id)
+            if reply.in_reply_to_external_id
+            else None
+        )
+        target = reply.to_handle or (parent.author if parent else None)
+        did = str(parent.meta.get("author_did") or "") if parent and not reply.to_handle else ""
+        try:
+            with self._api() as api:
+                did = did or (self._did_of(api, target) if target else None) or ""
+                if not did:
+                    raise SendFailed(
+                        f"bluesky: cannot tell whom to message privately ({target!r})",
+                        retryable=False,
+                    )
+                convo = self._call(
+                    api,
+                    "GET",
+                    "chat.bsky.convo.getConvoForMembers",
+                    proxy=CHAT_PROXY,
+                    params={"members": did},
+                )
+                convo_id = (convo.get("convo") or {}).get("id")
+                if not convo_id:
+                    raise SendFailed(f"bluesky chat: no conversation with {did}", retryable=False)
+                sent = self._call(
+                    api,
+                    "POST",
+                    "chat.bsky.convo.sendMessage",
+                    proxy=CHAT_PROXY,
+                    json={"convoId": convo_id, "message": {"text": reply.text}},
+                )
+        except ConnectorFailed as exc:
+            raise SendFailed(str(exc), retryable=exc.retryable) from None
+        if not isinstance(sent, dict) or not sent.get("id"):
+            raise SendFailed(
+                f"bluesky chat answered without a message id: {sent!r:.200}", retryable=False
+            )
+        try:
+            sent_at = parse_any(str(sent.get("sentAt")))
+        except TimestampError:
+            sent_at = datetime.now(UTC)
+        return Receipt(external_id=f"chat:{convo_id}/{sent['id']}", sent_at=sent_at, raw=sent)
+
     def send(self, reply: OutboundReply) -> Receipt:
         if reply.private:
-            raise SendFailed(
-                "bluesky: private replies (chat) are not supported by this connector; "
-                "reply publicly or move the conversation to another channel",
-                retryable=False,
-            )
+            return self._send_private(reply)
         if _graphemes(reply.text) > POST_GRAPHEMES:
             raise SendFailed(
                 f"bluesky: posts are limited to {POST_GRAPHEMES} characters "
@@ -307,9 +406,16 @@ class BlueskyConnector:
         try:
             with self._api() as api:
                 self._signin(api)
+                known: dict[str, str] = {}
                 if reply.in_reply_to_external_id:
                     root, parent = self._strong_refs(api, reply.in_reply_to_external_id)
                     record["reply"] = {"root": root, "parent": parent}
+                    stored = self.ctx.lookup(reply.in_reply_to_external_id)
+                    if stored and stored.author and stored.meta.get("author_did"):
+                        known[stored.author.casefold()] = str(stored.meta["author_did"])
+                facets = self._facets(api, reply.text, known)
+                if facets:
+                    record["facets"] = facets
                 created = self._call(
                     api,
                     "POST",

@@ -294,9 +294,8 @@ class EmailConnector:
         if not to or "@" not in to:
             raise SendFailed("email: no recipient address for this reply", retryable=False)
         message = EmailMessage()
-        message["From"] = (
-            Address(addr_spec=self.options.handle) if not reply.from_account else reply.from_account
-        )
+        sender = reply.from_account if reply.from_account and "@" in reply.from_account else None
+        message["From"] = sender or Address(addr_spec=self.options.handle)
         message["To"] = to
         subject = str(parent.meta.get("subject") or "") if parent else ""
         if not subject:
