@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     ingest_max_in_flight: int = Field(default=8, ge=1, le=1000)
     #: Distributed ingest: re-send unfinished chunks after this long without progress.
     ingest_stall_seconds: float = Field(default=600.0, gt=0)
+    #: Fernet key(s) for channel credentials at rest, comma-separated (the first
+    #: encrypts, every one decrypts: rotation). Unset: derived from `secret_key`.
+    credentials_key: str | None = None
+    #: How often the in-process scheduler looks for due jobs (`rapport serve`).
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     def check(self) -> Settings:
         """Refuse a configuration that must not run (raises `SettingsError`)."""

@@ -104,9 +104,13 @@ def test_worker_killed_9_mid_chunk_is_redelivered_exactly_once(
         _wait(lambda: _store_lock_holder(db) is not None, 60, "a chunk mid-write")
         done_before = _chunks_done()
         first.kill9()  # main process and pool child, mid-transaction
-        assert _store_lock_holder(db) is None or _wait(
-            lambda: _store_lock_holder(db) is None, 30, "the killed transaction's rollback"
-        ) is None
+        assert (
+            _store_lock_holder(db) is None
+            or _wait(
+                lambda: _store_lock_holder(db) is None, 30, "the killed transaction's rollback"
+            )
+            is None
+        )
         assert _chunks_done() == done_before < 10  # the chunk being written was lost...
         workers()
         summary = _finish(proc)  # ...and redelivered to the new worker

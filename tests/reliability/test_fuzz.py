@@ -4,6 +4,7 @@ errors, and the records they yield survive the trip through a task message."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -45,10 +46,8 @@ def test_timestamp_parsers_raise_only_timestamp_errors(value: str) -> None:
         except TimestampError:
             continue
         assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
-    try:
+    with contextlib.suppress(TimestampError):
         assert isinstance(parse_zone(value), timezone)
-    except TimestampError:
-        pass
 
 
 def _records(data: bytes, jsonl: bool) -> list[ParsedMessage | Rejected]:

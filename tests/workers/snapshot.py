@@ -48,7 +48,9 @@ def snapshot(url: str | None = None) -> dict[str, Any]:
             threads[m.thread_id].add(key)
         mid_key = {
             mid: (channels[cid], ext)
-            for mid, cid, ext in s.execute(select(Message.id, Message.channel_id, Message.external_id))
+            for mid, cid, ext in s.execute(
+                select(Message.id, Message.channel_id, Message.external_id)
+            )
         }
         thread_rows = {t.id: t for t in s.execute(select(Thread)).scalars()}
         thread_stats = {
@@ -76,7 +78,9 @@ def snapshot(url: str | None = None) -> dict[str, Any]:
             "person_rows": len(s.execute(select(Person.id)).all()),
             "mentions": {
                 (mid_key[mid], h)
-                for mid, h in s.execute(select(MessageMention.message_id, MessageMention.handle_key))
+                for mid, h in s.execute(
+                    select(MessageMention.message_id, MessageMention.handle_key)
+                )
             },
             "pending": {
                 (mid_key[src], target)

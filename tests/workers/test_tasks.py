@@ -127,9 +127,7 @@ def test_sigterm_lets_the_running_chunk_finish(
     assert queue_depths()[f"{broker.prefix}.ingest"]["messages"] == 0  # acknowledged
 
 
-def test_queue_depths_show_this_deployments_queues(
-    db: Database, broker: Broker, workers
-) -> None:
+def test_queue_depths_show_this_deployments_queues(db: Database, broker: Broker, workers) -> None:
     from rapport.workers.app import get_app
     from rapport.workers.tasks.reports import render_report
 
@@ -159,7 +157,7 @@ def test_queue_depths_show_this_deployments_queues(
     assert queues[f"{broker.prefix}.reports"] == {"messages": 1, "consumers": 0}
 
 
-def test_beat_sends_the_tick_and_a_worker_runs_it(
+def test_beat_runs_due_jobs_of_the_schedule_table_on_a_worker(
     db: Database, broker: Broker, workers, tmp_path: Path
 ) -> None:
     import os
@@ -167,6 +165,20 @@ def test_beat_sends_the_tick_and_a_worker_runs_it(
     import subprocess
     import sys
 
+    from rapport.scheduling import queries as schedule_queries
+    from rapport.scheduling.schemas import JobCreate
+    from rapport.scheduling.service import do_register_job
+
+    with session_scope(write=True) as s:
+        do_register_job(
+            s,
+            JobCreate(
+                name="poll:ghost",
+                kind="channels.poll",
+                interval_seconds=3600,
+                payload={"channel": "ghost"},
+            ),
+        )
     worker = workers(queues="schedule")
     log = tmp_path / "beat.log"
     with log.open("wb") as out:
@@ -177,12 +189,21 @@ def test_beat_sends_the_tick_and_a_worker_runs_it(
             env=os.environ.copy(),
             start_new_session=True,
         )
+
+    def job_ran() -> bool:
+        with session_scope() as s:
+            return schedule_queries.get_job(s, "poll:ghost").runs >= 1
+
     try:
-        _wait_for(
-            lambda: worker.text().count("rapport.schedule.tick") >= 4, what="two ticks run"
-        )
+        _wait_for(job_ran, what="the scheduled job to run on the worker")
+        _wait_for(lambda: worker.text().count("rapport.schedule.tick") >= 4, what="more ticks")
     finally:
         beat.send_signal(signal.SIGTERM)
         beat.wait(timeout=30)
     assert "Sending due task rapport-schedule-tick" in log.read_text()
-    assert "'dispatched'" in worker.text()
+    with session_scope() as s:
+        job = schedule_queries.get_job(s, "poll:ghost")
+    # Ran once although several ticks saw it; the unknown channel is its recorded error.
+    assert job.runs == 1
+    assert job.last_status == "error" and "ghost" in (job.last_error or "")
+    assert "rapport.schedule.run_job" in worker.text()

@@ -39,8 +39,9 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import ingest, scale
+    from rapport.bench import channels, ingest, scale
 
     register("ingest", ingest.run)
+    register("channels", channels.run)
     register("scale", scale.run)
     return dict(_registry)

@@ -72,7 +72,18 @@ def _distributed(
         [sys.executable, "-m", "rapport", "db", "upgrade"], env=env, check=True, capture_output=True
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "rapport", "worker", "-c", str(workers), "-Q", "ingest", "-l", "WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "rapport",
+            "worker",
+            "-c",
+            str(workers),
+            "-Q",
+            "ingest",
+            "-l",
+            "WARNING",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -125,7 +136,7 @@ def _distributed(
 
 
 def _delete_queues(broker: str, prefix: str) -> None:
-    from kombu import Connection
+    from kombu.connection import Connection
 
     from rapport.workers.app import QUEUES
 
@@ -136,9 +147,9 @@ def _delete_queues(broker: str, prefix: str) -> None:
                 try:
                     channel.queue_delete(f"{prefix}.{short}")
                     channel.exchange_delete(f"{prefix}.{short}")
-                except Exception:  # noqa: S112
+                except Exception:
                     continue
-    except Exception:  # noqa: BLE001
+    except Exception:
         return
 
 
@@ -181,7 +192,9 @@ def run(options: BenchOptions) -> list[BenchResult]:
             )
         )
 
-        admin = (options.pg_url or DEFAULT_PG_ADMIN).replace("postgresql+psycopg://", "postgresql://")
+        admin = (options.pg_url or DEFAULT_PG_ADMIN).replace(
+            "postgresql+psycopg://", "postgresql://"
+        )
         try:
             name, pg_url = _pg_database(admin)
         except psycopg.OperationalError as exc:
@@ -212,8 +225,10 @@ def run(options: BenchOptions) -> list[BenchResult]:
             try:
                 got = _distributed(pg_url, data, workers, broker, batch, {})
                 checked = _count_messages(pg_url)
-            except Exception as exc:  # noqa: BLE001
-                results.append(BenchResult(f"scale.postgresql.workers_{workers}", notes=f"failed: {exc}"))
+            except Exception as exc:
+                results.append(
+                    BenchResult(f"scale.postgresql.workers_{workers}", notes=f"failed: {exc}")
+                )
                 continue
             finally:
                 _drop_pg(admin, name)
@@ -226,7 +241,9 @@ def run(options: BenchOptions) -> list[BenchResult]:
                         "stored_checked": checked,
                         "msg_per_s": round(rate),
                         "baseline_raw_insert_rows_per_s": round(pg_base_rate),
-                        "ratio_to_baseline": round(rate / pg_base_rate, 3) if pg_base_rate else None,
+                        "ratio_to_baseline": round(rate / pg_base_rate, 3)
+                        if pg_base_rate
+                        else None,
                         "seconds": round(got["seconds"], 1),
                         "peak_rss_worker_mb": round(got["peak_rss_worker_mb"], 1),
                         "peak_rss_coordinator_mb": round(got["peak_rss_coordinator_mb"], 1),

@@ -7,7 +7,18 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from rapport.cli import bench, conversations, db, demo, reports, serve, users, workers
+from rapport.cli import (
+    bench,
+    channels,
+    conversations,
+    db,
+    demo,
+    reports,
+    schedule,
+    serve,
+    users,
+    workers,
+)
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
 from rapport.settings import SettingsError
@@ -54,6 +65,8 @@ app.command("audit")(users.audit)
 app.command("worker")(workers.worker)
 app.command("beat")(workers.beat)
 app.add_typer(workers.tasks_app, name="tasks")
+app.add_typer(channels.app, name="channels")
+app.add_typer(schedule.app, name="schedule")
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, signals
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from rapport.settings import Settings, get_settings
 from rapport.workers.errors import WorkerConfigError

@@ -1,83 +1,57 @@
-"""Periodic work: Celery beat sends `rapport.schedule.tick` every
-``interval`` seconds; the tick asks the schedule table which jobs are due
-and sends each job's task.
+"""Periodic work on Celery: beat sends `rapport.schedule.tick` every
+``interval`` seconds; the tick reads the schedule table
+(`rapport.scheduling`: one table for every periodic job — channel polls,
+report exports, health recomputation...) and sends one
+`rapport.schedule.run_job` task per due job. The worker that runs it claims
+the job with the scheduler's conditional update
+(`rapport.scheduling.runner.run_job`), so a job sent twice (two ticks, two
+beats by mistake) still runs once; the table keeps each run's outcome.
 
-The schedule table belongs to `rapport.scheduling` (one table for every
-periodic job: channel polls, report exports, health recomputation...). The
-tick reaches it through one function, `CLAIM_DUE`:
-
-    claim_due_jobs(now: datetime, limit: int) -> Iterable[job]
-
-which returns the jobs due at ``now`` and, in the same transaction, moves
-each one's next run forward (so two ticks, or two beats, never send a job
-twice). A job has ``id``, ``task`` (a task name such as
-``rapport.channels.poll``, or a kind from `JOB_KINDS`), ``args`` (list) and
-``kwargs`` (dict). Until `rapport.scheduling` provides it, the tick reports
-``wired: false`` and sends nothing.
-
-Beat itself keeps no schedule of its own beyond the tick, so the table is
-the one place periodic work is configured, and several beats (by mistake)
-only tick more often: the claim makes that harmless.
+Without a broker, `rapport serve` runs the same jobs in-process
+(`rapport.scheduling.runner.SchedulerThread`): one schedule, two engines.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from rapport.storage.base import utcnow
-from rapport.workers.errors import TaskNotWired
-from rapport.workers.wiring import resolve
+from rapport.storage.engine import session_scope
 
 log = logging.getLogger(__name__)
 
-CLAIM_DUE = "rapport.scheduling.service:claim_due_jobs"
 TICK_TASK = "rapport.schedule.tick"
-
-#: Short job kinds the schedule table may use instead of full task names.
-JOB_KINDS = {
-    "channel.poll": "rapport.channels.poll",
-    "outbox.send": "rapport.outbox.send",
-    "analysis.batch": "rapport.analysis.analyze_messages",
-    "triage": "rapport.engagement.triage_threads",
-    "health.recompute": "rapport.relationships.recompute_health",
-    "report.render": "rapport.reports.render",
-}
-
-
-def task_for(job: Any) -> str:
-    name = str(getattr(job, "task", None) or getattr(job, "kind", ""))
-    return JOB_KINDS.get(name, name)
+RUN_JOB_TASK = "rapport.schedule.run_job"
 
 
 def beat_schedule(interval: float) -> dict[str, Any]:
-    """The only entry beat needs: the tick."""
+    """The only entry beat needs: the tick (the table holds the rest)."""
     return {"rapport-schedule-tick": {"task": TICK_TASK, "schedule": float(interval)}}
 
 
-def dispatch_due(now: datetime | None = None, limit: int = 500) -> dict[str, Any]:
-    """Send the task of every due job; returns what was sent."""
+def dispatch_due(now: datetime | None = None) -> dict[str, Any]:
+    """Send a `run_job` task for every job due at ``now``."""
+    from rapport.scheduling import queries
     from rapport.workers.app import get_app
 
-    try:
-        claim = resolve(CLAIM_DUE)
-    except TaskNotWired as exc:
-        log.info("schedule tick: %s", exc)
-        return {"wired": False, "dispatched": 0, "jobs": []}
     app = get_app()
-    now = now or utcnow()
-    sent: list[dict[str, Any]] = []
-    jobs: Iterable[Any] = claim(now, limit)
-    for job in jobs:
-        name = task_for(job)
-        if name not in app.tasks:
-            log.error("scheduled job %s names unknown task %r", getattr(job, "id", "?"), name)
-            continue
-        result = app.tasks[name].apply_async(
-            args=list(getattr(job, "args", None) or []),
-            kwargs=dict(getattr(job, "kwargs", None) or {}),
-        )
-        sent.append({"job": getattr(job, "id", None), "task": name, "task_id": result.id})
-    return {"wired": True, "dispatched": len(sent), "jobs": sent}
+    moment = now or utcnow()
+    with session_scope() as session:
+        due = queries.due_jobs(session, moment)
+    sent = []
+    for job in due:
+        result = app.tasks[RUN_JOB_TASK].apply_async(args=(job.name, job.kind))
+        sent.append({"job": job.name, "kind": job.kind, "task_id": result.id})
+    return {"dispatched": len(sent), "jobs": sent}
+
+
+def run_scheduled_job(name: str, kind: str) -> dict[str, Any]:
+    """Claim and run one due job (None from the runner: another took it)."""
+    from rapport.scheduling.runner import run_job
+
+    report = run_job(name, kind)
+    if report is None:
+        return {"job": name, "ran": False}
+    return {"job": name, "ran": True, "ok": report.ok, "error": report.error}

@@ -11,10 +11,17 @@ from rapport.workers.wiring import call_service
 #: (channel_name) -> anything; owns its transactions (HTTP happens outside
 #: them); idempotent because messages are stored once by (channel, external id)
 #: and the cursor moves in the same transaction as the page it covers.
-POLL = "rapport.channels.service:do_poll"
+POLL = "rapport.channels.service:do_poll_channel"
 
 
 @celery_app.task(bind=True, base=RapportTask, name="rapport.channels.poll")
 def poll_channel(self: RapportTask, channel: str) -> dict[str, Any]:
-    call_service(POLL, channel)
-    return {"channel": channel}
+    result = call_service(POLL, channel)
+    return {
+        "channel": channel,
+        **{
+            k: getattr(result, k)
+            for k in ("pages", "fetched", "inserted", "duplicates", "quarantined", "skipped")
+            if hasattr(result, k)
+        },
+    }
