@@ -11,6 +11,14 @@ from typing import Any
 MENTION_RE = re.compile(r"(?<![\w@])@(\w{1,50})")
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class ParsedMessage:
     """One message read from a source, not stored yet."""
@@ -33,6 +41,20 @@ class ParsedMessage:
         """(field, reason) when a value cannot be stored as text by every
         database: a NUL character (PostgreSQL refuses it) or a lone UTF-16
         surrogate (a JSON escape such as \\ud800, not a character)."""
+        blob = "".join(
+            (
+                self.external_id,
+                self.author or "",
+                self.author_name or "",
+                self.text,
+                self.raw,
+                self.channel or "",
+                self.parent_external_id or "",
+                *self.reply_external_ids,
+            )
+        )
+        if "\x00" not in blob and (blob.isascii() or _encodable(blob)) and not self.meta:
+            return None  # the common case, checked in one pass
         values: list[tuple[str, str | None]] = [
             ("id", self.external_id),
             ("author", self.author),
@@ -50,12 +72,11 @@ class ParsedMessage:
                 continue
             if "\x00" in value:
                 return name, f"{name} contains a NUL character (\\x00), which cannot be stored"
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
+            if not _encodable(value):
+                position = next(i for i, c in enumerate(value) if not _encodable(c))
                 return name, (
-                    f"{name} contains a lone surrogate {value[exc.start]!r} at character "
-                    f"{exc.start} (not a Unicode character)"
+                    f"{name} contains a lone surrogate {value[position]!r} at character "
+                    f"{position} (not a Unicode character)"
                 )
         return None
 
