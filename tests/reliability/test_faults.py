@@ -186,3 +186,41 @@ def test_postgresql_connections_dropped_mid_batch_are_retried(
             proc.kill()
     assert len(killed) == 3, "the import finished before three batches could be cut"
     _assert_exact(path, total, summary)
+
+
+def test_message_that_keeps_killing_its_worker_becomes_a_replayable_dead_letter(
+    db: Database, broker: Broker, workers, tmp_path: Path
+) -> None:
+    require_postgresql(db)
+    from rapport.conversations.importers.registry import open_source
+    from rapport.conversations.service import do_start_import
+    from rapport.workers.app import get_app
+    from rapport.workers.tasks.ingest import store_chunk
+    from rapport.workers.wire import records_to_wire
+    from tests.workers.harness import rapport
+
+    path = tmp_path / "poison.csv"
+    total = write_twcs_like(path, 40_000, seed=24, brands=15)
+    opened = open_source(path)
+    wire = records_to_wire(list(opened.records))
+    opened.close()
+    batch_id = do_start_import(str(path), "twcs", "twitter", None)
+    get_app()
+    store_chunk.apply_async(args=(batch_id, 0, str(path), "twitter", wire))
+    first = workers(RAPPORT_TASK_MAX_DELIVERIES="1")
+    _wait(lambda: _store_lock_holder(db) is not None, 120, "the chunk mid-write")
+    first.kill9()
+    workers(RAPPORT_TASK_MAX_DELIVERIES="1")  # the redelivery exceeds the limit
+
+    def letters() -> dict[str, Any]:
+        return dict(json.loads(rapport("tasks", "failed", "--json").stdout))
+
+    _wait(lambda: letters()["total"] == 1, 120, "the dead letter")
+    letter = letters()["items"][0]
+    assert letter["error_type"] == "TooManyDeliveries"
+    assert _chunks_done() == 0
+    replay = rapport("tasks", "retry", str(letter["id"]))
+    assert replay.returncode == 0, replay.stderr
+    _wait(lambda: _chunks_done() == 1, 180, "the replayed chunk")
+    with session_scope() as s:
+        assert s.execute(select(func.count()).select_from(Message)).scalar_one() == total
