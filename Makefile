@@ -34,6 +34,8 @@ run: install
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; pg_isready -h 127.0.0.1 -p 5432
+	@command -v rabbitmq-server >/dev/null && command -v redis-server >/dev/null || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server redis-server)
 	@rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1 || rabbitmqctl -q start_app >/dev/null 2>&1 || rabbitmq-server -detached
 	@rabbitmqctl -q await_startup --timeout 90 >/dev/null 2>&1 || echo "warning: RabbitMQ is not up; the worker tests will start it"
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
