@@ -26,18 +26,21 @@ def _wait_for(check, timeout: float = 90, what: str = "condition") -> None:  # t
 
 
 def _dead_letters() -> dict:  # type: ignore[type-arg]
-    out = rapport("tasks", "failed", "--json")
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    with session_scope() as s:
+        items, total = queries.list_dead_letters(s)
+    return {"items": [i.model_dump(mode="json") for i in items], "total": total}
 
 
 def test_failed_task_is_dead_lettered_listed_and_replayed(
     db: Database, broker: Broker, workers, cli, tmp_path: Path
 ) -> None:
+    from rapport.bench.datagen import write_twcs_like
     from rapport.workers.app import get_app
     from rapport.workers.tasks.reports import render_report
 
-    cli("demo", "load")
+    data = tmp_path / "some.csv"
+    write_twcs_like(data, 300, seed=4, brands=3)
+    cli("ingest", str(data))
     blocker = tmp_path / "exports"
     blocker.write_text("a file where the export directory should be")
     target = blocker / "report.json"
@@ -45,7 +48,10 @@ def test_failed_task_is_dead_lettered_listed_and_replayed(
     render_report.apply_async(args=(str(target),))
     workers()
     _wait_for(lambda: _dead_letters()["total"] == 1, what="the dead letter")
-    letter = _dead_letters()["items"][0]
+    listed = cli("tasks", "failed", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.json() == _dead_letters()
+    letter = listed.json()["items"][0]
     assert letter["task_name"] == "rapport.reports.render"
     assert letter["error_type"] in {"FileExistsError", "NotADirectoryError"}
     assert letter["retries"] == 0  # a permanent error is not retried
@@ -53,20 +59,20 @@ def test_failed_task_is_dead_lettered_listed_and_replayed(
     assert str(target) in letter["args_summary"]
 
     blocker.unlink()  # the operator fixes the cause, then replays
-    replay = rapport("tasks", "retry", str(letter["id"]), "--json")
-    assert replay.returncode == 0, replay.stderr
-    assert [r["id"] for r in json.loads(replay.stdout)["replayed"]] == [letter["id"]]
+    replay = cli("tasks", "retry", str(letter["id"]), "--json")
+    assert replay.exit_code == 0, replay.stderr
+    assert [r["id"] for r in replay.json()["replayed"]] == [letter["id"]]
     _wait_for(target.exists, what="the replayed report")
     assert json.loads(target.read_text()) == cli("report", "--json").json()
     assert _dead_letters()["total"] == 0
-    listed = json.loads(rapport("tasks", "failed", "--all", "--json").stdout)["items"]
-    assert [(i["id"], i["status"]) for i in listed] == [(letter["id"], "replayed")]
+    everything = cli("tasks", "failed", "--all", "--json").json()["items"]
+    assert [(i["id"], i["status"]) for i in everything] == [(letter["id"], "replayed")]
 
-    again = rapport("tasks", "retry", str(letter["id"]))
+    again = rapport("tasks", "retry", str(letter["id"]))  # the real console script
     assert again.returncode == 1
     assert "already replayed" in again.stderr
-    missing = rapport("tasks", "retry", "999999")
-    assert missing.returncode == 1
+    missing = cli("tasks", "retry", "999999")
+    assert missing.exit_code == 1
     assert "not found" in missing.stderr
 
 
@@ -103,7 +109,7 @@ def test_sigterm_lets_the_running_chunk_finish(
     from rapport.workers.wire import records_to_wire
 
     path = tmp_path / "big.csv"
-    good = write_messy_twcs(path, 40_000)
+    good = write_messy_twcs(path, 20_000)
     opened = open_source(path)
     wire = records_to_wire(list(opened.records))
     opened.close()
@@ -127,15 +133,17 @@ def test_sigterm_lets_the_running_chunk_finish(
     assert queue_depths()[f"{broker.prefix}.ingest"]["messages"] == 0  # acknowledged
 
 
-def test_queue_depths_show_this_deployments_queues(db: Database, broker: Broker, workers) -> None:
+def test_queue_depths_show_this_deployments_queues(
+    db: Database, broker: Broker, workers, cli
+) -> None:
     from rapport.workers.app import get_app
     from rapport.workers.tasks.reports import render_report
 
     get_app()
     render_report.apply_async(args=("/nonexistent/never.json",))
-    out = rapport("tasks", "queues", "--json")
-    assert out.returncode == 0, out.stderr
-    queues = json.loads(out.stdout)["queues"]
+    out = cli("tasks", "queues", "--json")
+    assert out.exit_code == 0, out.stderr
+    queues = out.json()["queues"]
     assert set(queues) == {
         f"{broker.prefix}.{q}"
         for q in (
@@ -152,7 +160,7 @@ def test_queue_depths_show_this_deployments_queues(db: Database, broker: Broker,
     }
     assert queues[f"{broker.prefix}.reports"] == {"messages": 1, "consumers": 0}
     workers(queues="ingest,analysis")
-    queues = json.loads(rapport("tasks", "queues", "--json").stdout)["queues"]
+    queues = cli("tasks", "queues", "--json").json()["queues"]
     assert queues[f"{broker.prefix}.ingest"]["consumers"] == 1
     assert queues[f"{broker.prefix}.reports"] == {"messages": 1, "consumers": 0}
 
