@@ -12,6 +12,8 @@ from rapport.conversations import hooks
 
 def install() -> None:
     """Register every domain's ingest hooks (idempotent)."""
+    from rapport.network import service as network
     from rapport.relationships import service as relationships
 
     hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)
+    hooks.on_batch_stored("network.ties", network.on_batch_stored)
