@@ -7,7 +7,17 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from rapport.cli import bench, conversations, db, demo, network, reports, serve, users
+from rapport.cli import (
+    bench,
+    conversations,
+    db,
+    demo,
+    knowledge,
+    network,
+    reports,
+    serve,
+    users,
+)
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
 from rapport.settings import SettingsError
@@ -52,6 +62,7 @@ app.command("bench")(bench.bench)
 app.add_typer(users.app, name="users")
 app.command("audit")(users.audit)
 app.add_typer(network.app, name="network")
+app.add_typer(knowledge.app, name="kb")
 
 
 def main() -> None:

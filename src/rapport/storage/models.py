@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "rapport.audit.models",
     "rapport.users.models",
     "rapport.network.models",
+    "rapport.knowledge.models",
 )
 
 
