@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -135,3 +137,31 @@ def search(
             f"   [dim]by {r.answered_by} ({r.answered_by_kind}); cites {cited}; "
             f"{_cut(r.reason, 140)}[/dim]"
         )
+
+
+@app.command("evaluate")
+def evaluate(
+    gold: Path | None = typer.Argument(
+        None, help="Gold JSONL (default: the bundled TWCS gold set)."
+    ),
+    k: int = typer.Option(5, "--k", min=1, max=50, help="Recall@k."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Recall@k of `kb search` on a gold set of queries and the messages a correct answer cites."""
+    from rapport.knowledge.evaluation import default_gold_path, load_gold
+    from rapport.knowledge.evaluation import evaluate as run
+
+    items = load_gold(gold or default_gold_path())
+    ensure_schema()
+    with session_scope() as session:
+        result = run(session, items, k=k)
+    if json_out:
+        emit_json(result)
+        return
+    missed = [q for q in result["per_query"] if q["hit_rank"] is None]
+    stdout.print(
+        f"recall@{k} = [bold]{result[f'recall_at_{k}']:.3f}[/bold] "
+        f"({result['hits']}/{result['queries']}), MRR {result['mrr']:.3f}"
+    )
+    for q in missed:
+        stdout.print(f"  [dim]missed {q['id']}: {q['query']}[/dim]")

@@ -1,8 +1,10 @@
 """Finding question → answer pairs worth keeping in one thread (pure).
 
 A pair is kept when:
-1. the *question* is a person's message (not one of our accounts) that asks
-   or reports a problem: `resolution.question_cue` or `problem_cue`; the
+1. the *question* is a person's message (not one of our accounts) that asks,
+   states a need or reports a problem (`resolution.question_cue`,
+   `problem_cue`: analysis intent question/request/complaint, else lexical
+   cues: "not working", "need", "trying to", a complaint word...); the
    asker's messages right before it in the same reply chain are read with
    it (a question is often split over two tweets);
 2. the *answer* replies to it, written by one of our accounts (`agent`) or
@@ -15,7 +17,8 @@ A pair is kept when:
    thanked, turned positive, or did not come back to complain or ask again.
 
 Confidence: thanked 0.9, turned positive 0.8, no complaint 0.5 (the asker
-wrote nothing more) or 0.6 (wrote more, none a complaint).
+wrote nothing more) or 0.6 (wrote more, none a complaint), followed up
+with another question 0.4.
 """
 
 from __future__ import annotations
@@ -29,12 +32,19 @@ from rapport.conversations.schemas import MessagePublic
 from rapport.network import resolution
 
 MIN_ANSWER_WORDS = 8
-CONFIDENCE = {"thanked": 0.9, "turned_positive": 0.8}
+#: A reply asking to move to DM says something more only with this many other words.
+HANDOFF_REST_WORDS = 10
+CONFIDENCE = {"thanked": 0.9, "turned_positive": 0.8, "followed_up": 0.4}
 
 _PROBLEM = re.compile(
     r"\b(?:not working|doesn't work|does not work|won't|wont|can't|cant|cannot|unable|error|"
     r"issue|problem|broken|missing|never (?:arrived|received|came)|hasn't arrived|charged|"
     r"refund|cancel\w*|delay\w*|stuck|crash\w*|keeps|lost|wrong|failed|no service|outage|down)\b",
+    re.IGNORECASE,
+)
+_NEED = re.compile(
+    r"\b(?:need|want|wanted|would like|trying to|tried|assist\w*|help|worried|wondering|"
+    r"ripped off|how|where|when|why|anyone|suggest\w*|recommend\w*|request)\b",
     re.IGNORECASE,
 )
 _HANDOFF = re.compile(
@@ -53,8 +63,10 @@ def problem_cue(text: str, analysis: MessageAnalysis | None = None) -> resolutio
         if analysis.intent in ("question", "request", "complaint"):
             return resolution.Cue("analysis", f"intent {analysis.intent}")
         return None
-    match = _PROBLEM.search(text)
-    return resolution.Cue("lexical", match.group(0)) if match else None
+    match = _PROBLEM.search(text) or _NEED.search(text)
+    if match:
+        return resolution.Cue("lexical", match.group(0))
+    return resolution.complaint_cue(text)
 
 
 def clean(text: str) -> str:
@@ -65,8 +77,11 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", out)
 
 
+_MENTION = re.compile(r"@\w+")
+
+
 def _words(text: str) -> int:
-    return len(_WORDS.findall(_URL.sub(" ", text)))
+    return len(_WORDS.findall(_MENTION.sub(" ", _URL.sub(" ", text))))
 
 
 def is_handoff(text: str) -> bool:
@@ -76,7 +91,7 @@ def is_handoff(text: str) -> bool:
         return False
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", body) if s.strip()]
     rest = " ".join(s for s in sentences if not _HANDOFF.search(s))
-    return _words(rest) < MIN_ANSWER_WORDS
+    return _words(rest) < HANDOFF_REST_WORDS
 
 
 @dataclass

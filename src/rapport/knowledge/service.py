@@ -4,8 +4,8 @@
 keeps the resolved question → answer pairs (`knowledge.harvest`), skips the
 answers already harvested (re-running adds nothing), embeds each pair with
 MiniLM (`rapport.analysis.embeddings.embed_texts`) and merges a pair into
-an existing entry that says the same thing — question cosine ≥ 0.90 and
-answer cosine ≥ 0.85 — instead of adding a near-copy (the entry's
+an existing entry that says the same thing — answer cosine ≥ 0.83 and
+question cosine ≥ 0.60 (the same answer to a related need) — instead of adding a near-copy (the entry's
 `support` grows and it cites the duplicate's messages too).
 """
 
@@ -36,8 +36,8 @@ from rapport.knowledge.models import (
 from rapport.knowledge.schemas import EntryPublic, HarvestResult
 from rapport.storage.base import utcnow
 
-DUPLICATE_QUESTION_COSINE = 0.90
-DUPLICATE_ANSWER_COSINE = 0.85
+DUPLICATE_QUESTION_COSINE = 0.60
+DUPLICATE_ANSWER_COSINE = 0.83
 _ANSWER_ROLES = ("answer", "duplicate_answer")
 
 

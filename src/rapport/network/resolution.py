@@ -14,8 +14,10 @@ every verdict says which one it used:
   complaint cue ("still not", "doesn't work", "useless", "ridiculous"...);
 - an answer *resolved* the question when the asker later thanked
   (`thanked`), turned positive (`turned_positive`: analysis only, the
-  asker's sentiment rose by ≥ 0.4 to positive), or never came back to
-  complain or ask again in the thread (`no_complaint`, weaker evidence).
+  asker's sentiment rose by ≥ 0.4 to positive), or did not come back to
+  complain: only asked a follow-up question (`followed_up`, weakest) or
+  wrote nothing negative at all (`no_complaint`). A later complaint by the
+  asker (before any thanks) means the answer did not resolve it.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class Verdict:
     """Whether an answer resolved a question, and the evidence."""
 
     resolved: bool
-    #: `thanked`, `turned_positive`, `no_complaint`, or why not (`complained`, `asked_again`).
+    #: `thanked`, `turned_positive`, `no_complaint`, `followed_up`, or `complained` (not resolved).
     outcome: str
     method: str
     evidence: str
@@ -182,7 +184,9 @@ def judge_answer(
     for m in later:
         cue = question_cue(m.text, analyses.get(m.id))
         if cue:
-            return Verdict(False, "asked_again", cue.method, cue.evidence, m.id)
+            return Verdict(
+                True, "followed_up", cue.method, f"asked a follow-up: {cue.evidence}", m.id
+            )
     if later:
         return Verdict(
             True,
