@@ -145,6 +145,13 @@ def evaluate(
         None, help="Gold JSONL (default: the bundled TWCS gold set)."
     ),
     k: int = typer.Option(5, "--k", min=1, max=50, help="Recall@k."),
+    semantic_weight: float = typer.Option(
+        0.7,
+        "--semantic-weight",
+        min=0.0,
+        max=1.0,
+        help="Ablations: 1 = embeddings only, 0 = FTS only.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Recall@k of `kb search` on a gold set of queries and the messages a correct answer cites."""
@@ -154,7 +161,7 @@ def evaluate(
     items = load_gold(gold or default_gold_path())
     ensure_schema()
     with session_scope() as session:
-        result = run(session, items, k=k)
+        result = run(session, items, k=k, semantic_weight=semantic_weight)
     if json_out:
         emit_json(result)
         return

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from rapport.knowledge.errors import KnowledgeError
 from rapport.knowledge.models import APPROVED, CANDIDATE
-from rapport.knowledge.queries import search
+from rapport.knowledge.queries import SEMANTIC_WEIGHT, search
 
 
 def default_gold_path() -> Path:
@@ -44,13 +44,25 @@ def load_gold(path: Path) -> list[dict[str, Any]]:
     return gold
 
 
-def evaluate(session: Session, gold: list[dict[str, Any]], *, k: int = 5) -> dict[str, Any]:
+def evaluate(
+    session: Session,
+    gold: list[dict[str, Any]],
+    *,
+    k: int = 5,
+    semantic_weight: float = SEMANTIC_WEIGHT,
+) -> dict[str, Any]:
     per_query = []
     hits = 0
     reciprocal = 0.0
     for item in gold:
         wanted = {str(x) for x in item["answer_ids"]}
-        results = search(session, item["query"], limit=k, statuses=(APPROVED, CANDIDATE))
+        results = search(
+            session,
+            item["query"],
+            limit=k,
+            statuses=(APPROVED, CANDIDATE),
+            semantic_weight=semantic_weight,
+        )
         rank = None
         for position, result in enumerate(results, start=1):
             if any(s.external_id in wanted for s in result.sources):
@@ -78,6 +90,7 @@ def evaluate(session: Session, gold: list[dict[str, Any]], *, k: int = 5) -> dic
     return {
         "queries": len(gold),
         "k": k,
+        "semantic_weight": semantic_weight,
         f"recall_at_{k}": round(hits / len(gold), 4),
         "hits": hits,
         "mrr": round(reciprocal / len(gold), 4),

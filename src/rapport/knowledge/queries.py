@@ -183,11 +183,15 @@ def search(
     *,
     limit: int = 5,
     statuses: Sequence[str] = (APPROVED, CANDIDATE),
+    semantic_weight: float = SEMANTIC_WEIGHT,
 ) -> list[SearchResult]:
     """The entries that best answer ``query``, best first, each with its sources."""
     query = query.strip()
     if not query:
         raise KnowledgeError("the search text is empty")
+    if not 0.0 <= semantic_weight <= 1.0:
+        raise KnowledgeError(f"semantic weight {semantic_weight} is not between 0 and 1")
+    keyword_weight = 1.0 - semantic_weight
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
         raise KnowledgeError(f"unknown status {unknown[0]!r} (known: {', '.join(STATUSES)})")
@@ -214,7 +218,7 @@ def search(
     scored = [
         _Scored(
             entry_id,
-            SEMANTIC_WEIGHT * float(sem) + KEYWORD_WEIGHT * keyword.get(entry_id, 0.0),
+            semantic_weight * float(sem) + keyword_weight * keyword.get(entry_id, 0.0),
             float(sem),
             keyword.get(entry_id, 0.0),
         )
@@ -243,7 +247,8 @@ def search(
                 matched_terms=matched,
                 sources=e.sources,
                 reason=(
-                    f"score = {SEMANTIC_WEIGHT} × semantic {s.semantic:.2f} + {KEYWORD_WEIGHT} × "
+                    f"score = {semantic_weight:g} × semantic {s.semantic:.2f} + "
+                    f"{keyword_weight:g} × "
                     f"keyword {s.keyword:.2f}"
                     + (f" (matched: {', '.join(matched)})" if matched else "")
                     + f"; answered by {e.answered_by} ({e.answered_by_kind}), "

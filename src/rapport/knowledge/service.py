@@ -5,8 +5,9 @@ keeps the resolved question → answer pairs (`knowledge.harvest`), skips the
 answers already harvested (re-running adds nothing), embeds each pair with
 MiniLM (`rapport.analysis.embeddings.embed_texts`) and merges a pair into
 an existing entry that says the same thing — answer cosine ≥ 0.83 and
-question cosine ≥ 0.60 (the same answer to a related need) — instead of adding a near-copy (the entry's
-`support` grows and it cites the duplicate's messages too).
+question cosine ≥ 0.60 (the same answer to a related need) — instead of
+adding a near-copy (the entry's `support` grows and it cites the
+duplicate's messages too).
 """
 
 from __future__ import annotations
