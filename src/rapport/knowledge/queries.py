@@ -25,12 +25,11 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from rapport.analysis.embeddings import embed_texts
 from rapport.conversations import queries as conversations
 from rapport.knowledge.errors import EntryNotFound, KnowledgeError
 from rapport.knowledge.models import APPROVED, CANDIDATE, STATUSES, KnowledgeEntry, KnowledgeSource
 from rapport.knowledge.schemas import EntryPublic, SearchResult, SourcePublic
-from rapport.knowledge.service import to_vector
+from rapport.knowledge.service import embed, to_vector
 
 SEMANTIC_WEIGHT = 0.7
 KEYWORD_WEIGHT = 0.3
@@ -207,7 +206,7 @@ def search(
     if not rows:
         return []
     ids = [r[0] for r in rows]
-    vector = embed_texts([query])[0]
+    vector = embed([query])[0]
     q_matrix = np.vstack([to_vector(r[1]) for r in rows])
     a_matrix = np.vstack([to_vector(r[2]) for r in rows])
     semantic = np.clip(

@@ -42,6 +42,22 @@ DUPLICATE_ANSWER_COSINE = 0.83
 _ANSWER_ROLES = ("answer", "duplicate_answer")
 
 
+#: Embeddings already computed in this process, by text (bounded).
+_EMBEDDED: dict[str, npt.NDArray[np.float32]] = {}
+_EMBEDDED_LIMIT = 50_000
+
+
+def embed(texts: Sequence[str]) -> list[npt.NDArray[np.float32]]:
+    """MiniLM embeddings of ``texts``, computing only those not seen yet."""
+    missing = list(dict.fromkeys(t for t in texts if t not in _EMBEDDED))
+    if missing:
+        if len(_EMBEDDED) + len(missing) > _EMBEDDED_LIMIT:
+            _EMBEDDED.clear()
+        for text, vector in zip(missing, embed_texts(missing), strict=True):
+            _EMBEDDED[text] = vector
+    return [_EMBEDDED[t] for t in texts]
+
+
 def to_vector(blob: bytes) -> npt.NDArray[np.float32]:
     return np.frombuffer(blob, dtype=np.float32)
 
@@ -113,8 +129,8 @@ def do_harvest(session: Session, *, actor: str) -> HarvestResult:
         return result
     # The best-evidenced pair of a group of duplicates becomes the entry.
     fresh.sort(key=lambda p: (-p.confidence, p.answer_message_id))
-    q_vectors = embed_texts([p.question for p in fresh])
-    a_vectors = embed_texts([p.answer for p in fresh])
+    q_vectors = embed([p.question for p in fresh])
+    a_vectors = embed([p.answer for p in fresh])
     bank = _Bank()
     for entry_id, q_blob, a_blob in session.execute(
         select(

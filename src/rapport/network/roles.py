@@ -39,6 +39,7 @@ ADVOCATE_MIN = 0.2
 DETRACTOR_MAX = -0.2
 _CHUNK = 5_000
 _WORD = re.compile(r"[a-z][a-z']{2,}")
+_MENTION = re.compile(r"@\w+|https?://\S+")
 _STOP_TEXT = """the and for you your are was were this that with have has had not but can get
 got just what when where why how who which will would could should there their they them then
 than from into out about been being did does doing done its it's i'm i've i'll im ive dont
@@ -73,7 +74,7 @@ def load_messages(session: Session, message_ids: Sequence[int]) -> dict[int, Mes
 def keywords(texts: Sequence[str], limit: int = 5) -> list[str]:
     counts: Counter[str] = Counter()
     for text in texts:
-        words = set(_WORD.findall(resolution.body(text).casefold()))
+        words = set(_WORD.findall(_MENTION.sub(" ", text).casefold()))
         counts.update(w for w in words if w not in STOPWORDS)
     return [w for w, _ in counts.most_common(limit)]
 
@@ -99,12 +100,11 @@ class _Helper:
     answer_ids: list[int] = field(default_factory=list)
 
 
-def _sentiment_roles(
-    session: Session,
-    graph: ConversationGraph,
-    influence: Sequence[float],
-    names: Mapping[int, str],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+def messages_to_accounts(
+    session: Session, graph: ConversationGraph
+) -> dict[int, list[tuple[int, int]]]:
+    """Per person node: (message id, account node) of each message it addressed
+    to one of our accounts (a reply to it or a mention of it)."""
     accounts = [i for i, n in graph.node_of_identity.items() if graph.nodes[n].kind == "account"]
     i = NetworkInteraction
     rows: list[tuple[int, int, int]] = []
@@ -116,16 +116,22 @@ def _sentiment_roles(
                 )
             ).tuples()
         )
-    rows = [
-        r
-        for r in rows
-        if r[1] in graph.node_of_identity
-        and graph.nodes[graph.node_of_identity[r[1]]].kind != "account"
-    ]
-    analyses = load_analyses(session, [r[0] for r in rows])
-    per_node: dict[int, list[tuple[int, int]]] = defaultdict(list)  # node → (message, account node)
+    per_node: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for mid, src, dst in rows:
-        per_node[graph.node_of_identity[src]].append((mid, graph.node_of_identity[dst]))
+        node = graph.node_of_identity.get(src)
+        if node is None or graph.nodes[node].kind == "account":
+            continue
+        per_node[node].append((mid, graph.node_of_identity[dst]))
+    return dict(per_node)
+
+
+def rank_advocates(
+    graph: ConversationGraph,
+    per_node: Mapping[int, Sequence[tuple[int, int]]],
+    analyses: Mapping[int, MessageAnalysis],
+    influence: Sequence[float],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Advocates and detractors from the analysed messages people sent our accounts."""
     advocates: list[dict[str, Any]] = []
     detractors: list[dict[str, Any]] = []
     for node, messages in per_node.items():
@@ -162,13 +168,24 @@ def _sentiment_roles(
         (advocates if mean >= ADVOCATE_MIN else detractors).append(entry)
     advocates.sort(key=lambda e: (-e["score"], e["node"]))
     detractors.sort(key=lambda e: (e["score"], e["node"]))
+    return advocates, detractors
+
+
+def _sentiment_roles(
+    session: Session, graph: ConversationGraph, influence: Sequence[float]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    per_node = messages_to_accounts(session, graph)
+    message_ids = sorted({mid for pairs in per_node.values() for mid, _ in pairs})
+    analyses = load_analyses(session, message_ids)
+    advocates, detractors = rank_advocates(graph, per_node, analyses, influence)
+    rows = message_ids
     analysed = len(analyses)
     status = {
-        "messages_to_our_accounts": len({r[0] for r in rows}),
+        "messages_to_our_accounts": len(rows),
         "analysed": analysed,
         "available": analysed > 0,
         "note": (
-            f"sentiment of {analysed} of {len({r[0] for r in rows})} messages to our accounts "
+            f"sentiment of {analysed} of {len(rows)} messages to our accounts "
             "comes from the stored analysis"
             if analysed
             else "no stored analysis for messages to our accounts: advocates and detractors "
@@ -216,8 +233,7 @@ def compute_roles(
     *,
     top: int = 20,
 ) -> Roles:
-    names = {n: graph.nodes[n].label for n in range(len(graph.nodes))}
-    advocates, detractors, status = _sentiment_roles(session, graph, influence, names)
+    advocates, detractors, status = _sentiment_roles(session, graph, influence)
     replies = [
         r
         for r in _replies(session)
