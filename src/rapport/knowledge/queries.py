@@ -49,7 +49,7 @@ def _sources(session: Session, entry_ids: Sequence[int]) -> dict[int, list[Sourc
             select(KnowledgeSource.entry_id, KnowledgeSource.message_id, KnowledgeSource.role)
             .where(KnowledgeSource.entry_id.in_(list(entry_ids)))
             .order_by(KnowledgeSource.entry_id, KnowledgeSource.message_id)
-        ).tuples()
+        ).all()
     )
     messages = {m.id: m for m in conversations.messages_by_ids(session, [r[1] for r in rows])}
     out: dict[int, list[SourcePublic]] = {i: [] for i in entry_ids}
@@ -125,7 +125,7 @@ def list_entries(
     entries = list(session.execute(query).scalars())
     sources = _sources(session, [e.id for e in entries])
     counts = {s: 0 for s in STATUSES}
-    for (s,) in session.execute(select(KnowledgeEntry.status)).tuples():
+    for (s,) in session.execute(select(KnowledgeEntry.status)).all():
         counts[s] = counts.get(s, 0) + 1
     return [_public(e, sources[e.id]) for e in entries], counts
 
@@ -201,7 +201,7 @@ def search(
                 KnowledgeEntry.question_embedding,
                 KnowledgeEntry.answer_embedding,
             ).where(KnowledgeEntry.status.in_(list(statuses)))
-        ).tuples()
+        ).all()
     )
     if not rows:
         return []

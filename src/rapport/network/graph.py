@@ -119,7 +119,7 @@ def classify(edge: Edge, as_of: datetime) -> None:
         f"strong: reciprocal, ≥ {STRONG_MIN_INTERACTIONS} interactions, "
         f"active within {STRONG_MAX_IDLE_DAYS:.0f} days"
         if edge.strong
-        else "weak: " + "; ".join(missing)
+        else "weak: " + ", ".join(missing)
     )
     edge.reason = (
         f"{replies} repl{'y' if replies == 1 else 'ies'} + {mentions} mention(s); "

@@ -38,7 +38,7 @@ _QUESTION_OPENING = re.compile(
     re.IGNORECASE,
 )
 _HELP_CUE = re.compile(
-    r"\b(?:how (?:do|can|to) i|how do you|can (?:you|someone|anyone) help|need help|"
+    r"\b(?:how (?:do|can|to) i|how do you|can (?:you|someone|anyone) help|need (?:some )?help|"
     r"anyone know|does anyone|any idea|any ideas|what should i|is there a way|help me)\b",
     re.IGNORECASE,
 )
@@ -49,7 +49,7 @@ _THANKS = re.compile(
     re.IGNORECASE,
 )
 _COMPLAINT = re.compile(
-    r"\b(?:still (?:not|no|nothing|waiting|broken|doesn't|does not|can't|cannot|haven't)|"
+    r"\b(?:still (?:not|no|nothing|waiting|broken|down|doesn't|does not|can't|cannot|haven't)|"
     r"(?:doesn't|does not|didn't|did not|isn't|is not|won't|will not) (?:work|help)|"
     r"not working|no help|useless|ridiculous|unacceptable|worst|terrible|awful|"
     r"disappointed|frustrat\w*|waste of|never again|fed up|wtf|joke)\b",

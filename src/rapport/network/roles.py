@@ -114,7 +114,7 @@ def messages_to_accounts(
                 select(i.message_id, i.source_identity_id, i.target_identity_id).where(
                     i.target_identity_id.in_(list(part))
                 )
-            ).tuples()
+            ).all()
         )
     per_node: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for mid, src, dst in rows:
@@ -206,7 +206,7 @@ def _replies(session: Session) -> list[tuple[int, int, int, int]]:
             select(i.message_id, i.source_identity_id, i.target_identity_id, i.parent_message_id)
             .where(i.kind == REPLY, i.parent_message_id.is_not(None))
             .order_by(i.message_id)
-        ).tuples()
+        ).all()
         if p is not None
     ]
 
