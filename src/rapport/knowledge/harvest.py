@@ -53,7 +53,7 @@ _HANDOFF = re.compile(
     r"via dm|in dm|over dm|through dm)\b",
     re.IGNORECASE,
 )
-_SIGNATURE = re.compile(r"(?:\s*[\^*\-–—~/]\s*[A-Z]{1,4}[a-z]{0,12}\s*)+$")
+_SIGNATURE = re.compile(r"(?:\s*[\^*\-–—~/]\s*[A-Z][A-Za-z]{0,15}\s*)+$")
 _URL = re.compile(r"https?://\S+")
 _WORDS = re.compile(r"\w+")
 
