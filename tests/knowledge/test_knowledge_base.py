@@ -50,7 +50,7 @@ def test_harvest_keeps_resolved_answers_with_their_sources(kb: HarvestResult) ->
         _by_answer("1160")
 
 
-def test_peer_answers_are_credited_to_the_peer(kb: HarvestResult) -> None:
+def _peer_answers_are_credited_to_the_peer(kb: HarvestResult) -> None:
     # 115911 (not one of our accounts) answered "Where's the prizes...?" and was thanked.
     entry = _by_answer("4093")
     assert entry.answered_by == "twitter:115911"
@@ -59,7 +59,7 @@ def test_peer_answers_are_credited_to_the_peer(kb: HarvestResult) -> None:
     assert [s.external_id for s in entry.sources if s.role == "evidence"] == ["4091"]
 
 
-def test_answers_saying_the_same_are_merged(kb: HarvestResult) -> None:
+def _answers_saying_the_same_are_merged(kb: HarvestResult) -> None:
     # Two Chipotle answers: "If it fits comfortably inside your meal, it'll be $3."
     assert kb.merged >= 1
     entry = _by_answer("1376")
@@ -68,11 +68,17 @@ def test_answers_saying_the_same_are_merged(kb: HarvestResult) -> None:
     assert entry.support == 2
 
 
-def test_harvesting_again_adds_nothing(kb: HarvestResult) -> None:
+def _harvesting_again_adds_nothing(kb: HarvestResult) -> None:
     with session_scope(write=True) as session:
         again = do_harvest(session, actor=cli_actor())
     assert (again.added, again.merged) == (0, 0)
     assert again.already_harvested == again.pairs_found == kb.pairs_found
+
+
+def test_harvest_credits_peers_merges_duplicates_and_is_idempotent(kb: HarvestResult) -> None:
+    _peer_answers_are_credited_to_the_peer(kb)
+    _answers_saying_the_same_are_merged(kb)
+    _harvesting_again_adds_nothing(kb)
 
 
 def test_search_ranks_by_meaning_and_words_and_cites_sources(kb: HarvestResult, cli: Any) -> None:
@@ -90,9 +96,10 @@ def test_search_ranks_by_meaning_and_words_and_cites_sources(kb: HarvestResult, 
     with session_scope() as session:
         hits = search(session, "will my burrito cost more with two portions of beef", limit=5)
     assert any("fits comfortably" in h.answer for h in hits)
+    _recall_on_the_gold_queries_of_this_slice(kb)
 
 
-def test_recall_on_the_gold_queries_of_this_slice(kb: HarvestResult) -> None:
+def _recall_on_the_gold_queries_of_this_slice(kb: HarvestResult) -> None:
     gold = [
         g
         for g in load_gold(default_gold_path())

@@ -40,7 +40,7 @@ def demo_report(db: Any, cli: Any) -> dict[str, Any]:
     return doc
 
 
-def test_report_has_the_contract_keys_and_consistent_counts(demo_report: dict[str, Any]) -> None:
+def _report_has_the_contract_keys_and_consistent_counts(demo_report: dict[str, Any]) -> None:
     doc = demo_report
     for key in KEYS:
         assert key in doc
@@ -55,7 +55,7 @@ def test_report_has_the_contract_keys_and_consistent_counts(demo_report: dict[st
     assert 0.5 < doc["modularity"] <= 1
 
 
-def test_every_tie_follows_the_stated_strong_weak_rule(demo_report: dict[str, Any]) -> None:
+def _every_tie_follows_the_stated_strong_weak_rule(demo_report: dict[str, Any]) -> None:
     as_of = datetime.fromisoformat(demo_report["as_of"])
     strong = 0
     for e in demo_report["edges"]:
@@ -75,7 +75,7 @@ def test_every_tie_follows_the_stated_strong_weak_rule(demo_report: dict[str, An
     assert 0 < strong < len(demo_report["edges"])
 
 
-def test_influencers_communities_and_brokers_carry_reasons(demo_report: dict[str, Any]) -> None:
+def _influencers_communities_and_brokers_carry_reasons(demo_report: dict[str, Any]) -> None:
     for section in ("top_influencers", "brokers", "communities"):
         assert demo_report[section], section
         assert all(row["reason"] for row in demo_report[section])
@@ -84,7 +84,7 @@ def test_influencers_communities_and_brokers_carry_reasons(demo_report: dict[str
     assert all(len(b["communities"]) >= 2 for b in demo_report["brokers"])
 
 
-def test_peer_helpers_and_knowledge_flows_are_found_without_analysis(
+def _peer_helpers_and_knowledge_flows_are_found_without_analysis(
     demo_report: dict[str, Any],
 ) -> None:
     helpers = demo_report["peer_helpers"]
@@ -132,6 +132,14 @@ def test_advocates_and_detractors_follow_stored_sentiment(db: Any) -> None:
     assert detractors[0]["mean_sentiment"] == pytest.approx(-0.8)
 
 
+def test_report_on_the_demo(demo_report: dict[str, Any]) -> None:
+    """One import of the demo, every property of the report checked on it."""
+    _report_has_the_contract_keys_and_consistent_counts(demo_report)
+    _every_tie_follows_the_stated_strong_weak_rule(demo_report)
+    _influencers_communities_and_brokers_carry_reasons(demo_report)
+    _peer_helpers_and_knowledge_flows_are_found_without_analysis(demo_report)
+
+
 def test_export_graphml_and_gexf_read_back(
     demo_report: dict[str, Any], cli: Any, tmp_path: Path
 ) -> None:
@@ -149,9 +157,10 @@ def test_export_graphml_and_gexf_read_back(
     assert gexf.number_of_edges() == len(demo_report["edges"])
     bad = cli("network", "export", "--format", "dot")
     assert bad.exit_code == 2
+    _influence_for_people(demo_report)
 
 
-def test_influence_for_people(demo_report: dict[str, Any]) -> None:
+def _influence_for_people(demo_report: dict[str, Any]) -> None:
     top = demo_report["top_influencers"][0]
     person_id = int(top["node"].split(":")[1])
     with session_scope() as session:

@@ -182,7 +182,34 @@ def mentions_of(session: Session, identity_ids: Sequence[int]) -> list[MentionLi
     """Stored messages that mention these identities."""
     if not identity_ids:
         return []
-    return _mention_links(session, in_values(session, Identity.id, list(identity_ids)))
+    wanted = {
+        (channel, key): ident
+        for ident, channel, key in session.execute(
+            select(Identity.id, Identity.channel_id, Identity.handle_key).where(
+                in_values(session, Identity.id, list(identity_ids))
+            )
+        )
+    }
+    if not wanted:
+        return []
+    # By handle first (indexed), then the message: the cheap way round.
+    query = (
+        select(
+            MessageMention.handle_key,
+            Message.channel_id,
+            Message.id,
+            Message.author_identity_id,
+            Message.created_at,
+        )
+        .join(Message, Message.id == MessageMention.message_id)
+        .where(in_values(session, MessageMention.handle_key, sorted({k for _, k in wanted})))
+    )
+    found = []
+    for key, channel, mid, author, at in session.execute(query):
+        ident = wanted.get((channel, key))
+        if ident is not None:
+            found.append(MentionLink(mid, author, ident, at))
+    return found
 
 
 def _mention_links(session: Session, where: object) -> list[MentionLink]:

@@ -51,7 +51,8 @@ _THANKS = re.compile(
 _COMPLAINT = re.compile(
     r"\b(?:still (?:not|no|nothing|waiting|broken|down|doesn't|does not|can't|cannot|haven't)|"
     r"(?:doesn't|does not|didn't|did not|isn't|is not|won't|will not) (?:work|help)|"
-    r"none of (?:it|them|this|that|these|those) (?:worked|helped)|not working|no help|useless|ridiculous|unacceptable|worst|terrible|awful|"
+    r"none of (?:it|them|this|that|these|those) (?:worked|helped)|"
+    r"not working|no help|useless|ridiculous|unacceptable|worst|terrible|awful|"
     r"disappointed|frustrat\w*|waste of|never again|fed up|wtf|joke)\b",
     re.IGNORECASE,
 )
