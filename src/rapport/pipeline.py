@@ -17,3 +17,8 @@ def install() -> None:
 
     hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)
     hooks.on_batch_stored("network.ties", network.on_batch_stored)
+
+    from rapport.channels.service import POLL_JOB_KIND, run_poll_job
+    from rapport.scheduling.registry import register_kind
+
+    register_kind(POLL_JOB_KIND, run_poll_job)

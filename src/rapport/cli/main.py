@@ -9,12 +9,14 @@ from typer.core import TyperGroup
 
 from rapport.cli import (
     bench,
+    channels,
     conversations,
     db,
     demo,
     knowledge,
     network,
     reports,
+    schedule,
     serve,
     users,
 )
@@ -63,6 +65,8 @@ app.add_typer(users.app, name="users")
 app.command("audit")(users.audit)
 app.add_typer(network.app, name="network")
 app.add_typer(knowledge.app, name="kb")
+app.add_typer(channels.app, name="channels")
+app.add_typer(schedule.app, name="schedule")
 
 
 def main() -> None:

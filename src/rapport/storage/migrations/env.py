@@ -15,10 +15,16 @@ target_metadata = load_all_models()
 #: Tables a migration made by hand that have no model (full-text indexes):
 #: autogenerate must not propose dropping them.
 UNMANAGED_PREFIXES = ("kb_entry_fts",)
+#: Columns and indexes a migration made by hand (PostgreSQL full text).
+UNMANAGED_NAMES = ("search_vector", "ix_kb_entry_search_vector")
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    return not (type_ == "table" and name is not None and name.startswith(UNMANAGED_PREFIXES))
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith(UNMANAGED_PREFIXES):
+        return False
+    return not (type_ in ("column", "index") and name in UNMANAGED_NAMES)
 
 
 def run_migrations_online() -> None:
