@@ -3,8 +3,9 @@
 Communities: Leiden optimising modularity (igraph's built-in
 `community_leiden`, iterated to convergence, seeded). Measured on SNAP
 ego-Facebook on this project's 2-core machine (`rapport bench --only
-network`): igraph Leiden ≈ 0.1 s (modularity 0.836), networkx Louvain
-≈ 2.9 s (0.835), leidenalg ≈ 0.9 s (0.836) — so igraph's Leiden is used.
+network`, quiet → loaded): igraph Leiden 0.08–0.17 s (modularity 0.836),
+networkx Louvain 1.5–5.8 s (0.835), leidenalg 0.9–4.0 s (0.836) — so
+igraph's Leiden is used.
 
 Influence = 0.7 × PageRank / max PageRank + 0.3 × reach / max reach, where
 reach is the number of distinct nodes a node has ties with (its audience
