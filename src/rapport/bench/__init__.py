@@ -39,8 +39,9 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import channels, ingest
+    from rapport.bench import channels, ingest, network
 
     register("ingest", ingest.run)
     register("channels", channels.run)
+    register("network", network.run)
     return dict(_registry)
