@@ -39,9 +39,10 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import channels, ingest, scale
+    from rapport.bench import channels, ingest, network, scale
 
     register("ingest", ingest.run)
     register("channels", channels.run)
+    register("network", network.run)
     register("scale", scale.run)
     return dict(_registry)

@@ -13,6 +13,8 @@ from rapport.cli import (
     conversations,
     db,
     demo,
+    knowledge,
+    network,
     reports,
     schedule,
     serve,
@@ -65,6 +67,8 @@ app.command("audit")(users.audit)
 app.command("worker")(workers.worker)
 app.command("beat")(workers.beat)
 app.add_typer(workers.tasks_app, name="tasks")
+app.add_typer(network.app, name="network")
+app.add_typer(knowledge.app, name="kb")
 app.add_typer(channels.app, name="channels")
 app.add_typer(schedule.app, name="schedule")
 
