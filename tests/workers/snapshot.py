@@ -20,6 +20,7 @@ from rapport.conversations.models import (
     QuarantinedRow,
     Thread,
 )
+from rapport.network.models import NetworkInteraction, NetworkTie
 from rapport.relationships.models import Person, PersonIdentity
 from rapport.reports.summary import compute_report
 from rapport.storage.engine import session_scope
@@ -93,6 +94,29 @@ def snapshot(url: str | None = None) -> dict[str, Any]:
                 for q in s.execute(select(QuarantinedRow)).scalars()
             },
             "batches": batches,
+            # the network domain's ingest hook: interactions and ties between people
+            "interactions": {
+                (
+                    mid_key[i.message_id],
+                    idents[i.source_identity_id],
+                    idents[i.target_identity_id],
+                    i.kind,
+                    i.at.isoformat(),
+                    mid_key.get(i.parent_message_id) if i.parent_message_id else None,
+                )
+                for i in s.execute(select(NetworkInteraction)).scalars()
+            },
+            "ties": {
+                (
+                    idents[t.source_identity_id],
+                    idents[t.target_identity_id],
+                    t.replies,
+                    t.mentions,
+                    t.first_at.isoformat(),
+                    t.last_at.isoformat(),
+                )
+                for t in s.execute(select(NetworkTie)).scalars()
+            },
             "report": compute_report(s).model_dump(mode="json"),
         }
 

@@ -29,6 +29,8 @@ def test_distributed_import_equals_in_process_import(
         here = rapport("ingest", str(path), "--json", RAPPORT_DATABASE_URL=twin)
         assert here.returncode == 0, here.stderr
         expected = snapshot(twin)
+    assert expected["threads"] and expected["people"] and expected["quarantine"]
+    assert expected["interactions"] and expected["ties"]  # the downstream hooks ran too
     # Several writers at once on PostgreSQL; SQLite takes one writer at a time.
     for _ in range(2 if db.is_postgresql else 1):
         workers()
