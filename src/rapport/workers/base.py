@@ -45,27 +45,9 @@ class RapportTask(Task):  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
-        if not request.called_directly and (request.delivery_info or {}).get("redelivered"):
-            limit = get_settings().task_max_deliveries
-            with session_scope(write=True) as session:
-                deliveries = do_count_delivery(session, request.id, self.name)
-            log.warning("task %s %s delivered again (%d times)", self.name, request.id, deliveries)
-            if deliveries > limit:
-                record_dead_letter_durably(
-                    task_id=request.id,
-                    task_name=self.name,
-                    queue=(request.delivery_info or {}).get("routing_key"),
-                    args=list(args),
-                    kwargs=dict(kwargs),
-                    exc=TooManyDeliveries(
-                        f"delivered {deliveries} times without finishing "
-                        f"(limit RAPPORT_TASK_MAX_DELIVERIES={limit})"
-                    ),
-                    traceback="",
-                    retries=request.retries or 0,
-                )
-                return None
         try:
+            if self._delivered_too_often(args, kwargs):
+                return None
             return self.run(*args, **kwargs)
         except Retry:
             raise
@@ -87,6 +69,33 @@ class RapportTask(Task):  # type: ignore[misc]
                 )
                 raise self.retry(exc=exc, countdown=countdown) from exc
             raise
+
+    def _delivered_too_often(self, args: Any, kwargs: Any) -> bool:
+        """Count a redelivery (the broker's flag); past the limit the message
+        becomes a dead letter and is acknowledged instead of run again."""
+        request = self.request
+        if request.called_directly or not (request.delivery_info or {}).get("redelivered"):
+            return False
+        limit = get_settings().task_max_deliveries
+        with session_scope(write=True) as session:
+            deliveries = do_count_delivery(session, request.id, self.name)
+        log.warning("task %s %s delivered again (%d times)", self.name, request.id, deliveries)
+        if deliveries <= limit:
+            return False
+        record_dead_letter_durably(
+            task_id=request.id,
+            task_name=self.name,
+            queue=(request.delivery_info or {}).get("routing_key"),
+            args=list(args),
+            kwargs=dict(kwargs),
+            exc=TooManyDeliveries(
+                f"delivered {deliveries} times without finishing "
+                f"(limit RAPPORT_TASK_MAX_DELIVERIES={limit})"
+            ),
+            traceback="",
+            retries=request.retries or 0,
+        )
+        return True
 
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any

@@ -147,6 +147,22 @@ def _publish(import_batch_id: int, seq: int, source: str, channel: str, wire: An
     send()
 
 
+#: The coordinator's own reads survive a database restart or a dropped connection.
+_db_retry = retry(
+    retry=retry_if_exception(is_transient),
+    stop=stop_after_delay(300),
+    wait=wait_exponential_jitter(0.5, max=10),
+    reraise=True,
+)
+
+
+@_db_retry
+def _done(import_batch_id: int, seqs: list[int]) -> set[int]:
+    with session_scope() as session:
+        return queries.done_chunks(session, import_batch_id, seqs)
+
+
+@_db_retry
 def _permanent_failures(import_batch_id: int, since_id: int) -> list[DeadLetter]:
     """Dead letters of this import's chunks (bad data the workers refused for good)."""
     with session_scope() as session:
@@ -160,6 +176,7 @@ def _permanent_failures(import_batch_id: int, since_id: int) -> list[DeadLetter]
         return [d for d in letters if d.args and d.args[0] == import_batch_id]
 
 
+@_db_retry
 def _last_dead_letter_id() -> int:
     with session_scope() as session:
         return int(
@@ -191,8 +208,7 @@ def do_distributed_source(
         nonlocal done, last_progress
         if not in_flight:
             return
-        with session_scope() as session:
-            finished = queries.done_chunks(session, batch_id, list(in_flight))
+        finished = _done(batch_id, list(in_flight))
         for seq in finished:
             in_flight.pop(seq, None)
         if finished:
