@@ -135,7 +135,7 @@ def _publish(import_batch_id: int, seq: int, source: str, channel: str, wire: An
     @retry(
         retry=retry_if_exception(is_transient),
         stop=stop_after_delay(600),
-        wait=wait_exponential_jitter(0.5, max=10),
+        wait=wait_exponential_jitter(multiplier=0.5, max=10),
         reraise=True,
         before_sleep=lambda state: log.warning(
             "broker unavailable (%s); retrying", state.outcome.exception() if state.outcome else ""
@@ -151,7 +151,7 @@ def _publish(import_batch_id: int, seq: int, source: str, channel: str, wire: An
 _db_retry = retry(
     retry=retry_if_exception(is_transient),
     stop=stop_after_delay(300),
-    wait=wait_exponential_jitter(0.5, max=10),
+    wait=wait_exponential_jitter(multiplier=0.5, max=10),
     reraise=True,
 )
 
