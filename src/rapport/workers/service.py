@@ -65,7 +65,9 @@ def record_dead_letter_durably(**fields: Any) -> int | None:
     the letter goes to ``<data dir>/dead-letters.jsonl`` and the log, never
     nowhere."""
 
-    @retry(stop=stop_after_delay(60), wait=wait_exponential_jitter(multiplier=0.5, max=5), reraise=True)
+    @retry(
+        stop=stop_after_delay(60), wait=wait_exponential_jitter(multiplier=0.5, max=5), reraise=True
+    )
     def attempt() -> int:
         with session_scope(write=True) as session:
             return do_record_dead_letter(session, **fields)
