@@ -102,3 +102,15 @@ def account_identity_ids(session: Session) -> set[int]:
 
 def count_messages(session: Session) -> int:
     return session.execute(select(func.count()).select_from(Message)).scalar_one()
+
+
+def raw_payloads(session: Session, message_ids: Sequence[int]) -> dict[int, str]:
+    """The raw payload of each message as received (for exports)."""
+    from rapport.storage.bulk import in_values
+
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(Message.id, Message.raw).where(in_values(session, Message.id, list(message_ids)))
+    )
+    return {int(i): raw for i, raw in rows}
