@@ -35,6 +35,11 @@ JSON = typer.Option(False, "--json", help="Print JSON.")
 AUTO_REFRESH = 5000
 
 
+def _say(text: str) -> None:
+    """Print text that may hold user data (no Rich markup interpretation)."""
+    stdout.print(text, markup=False, highlight=False)
+
+
 def _person(session: Session, ref: str) -> int:
     """A person id from `ID` or an identity (`CHANNEL:HANDLE`, email, phone)."""
     ref = ref.strip()
@@ -125,36 +130,30 @@ def find(
 
 
 def _print_detail(detail: Any) -> None:
-    stdout.print(f"[bold]person {detail.id}[/bold]: {detail.display_name} ({detail.status})")
+    _say(f"person {detail.id}: {detail.display_name} ({detail.status})")
     for ident in detail.identities:
         extra = ", ".join([*ident.emails, *ident.phones])
-        stdout.print(f"  identity {ident.ref}" + (f" ({extra})" if extra else ""))
+        _say(f"  identity {ident.ref}" + (f" ({extra})" if extra else ""))
     if detail.roles:
-        stdout.print(
-            "  roles: " + ", ".join(f"{r.role} [{r.source}: {r.reason}]" for r in detail.roles)
-        )
+        _say("  roles: " + ", ".join(f"{r.role} [{r.source}: {r.reason}]" for r in detail.roles))
     for s in detail.suggested_roles:
-        stdout.print(f"  suggested role {s.role}: {s.reason}")
+        _say(f"  suggested role {s.role}: {s.reason}")
     if detail.health:
-        stdout.print(f"  health: {detail.health.explanation}")
+        _say(f"  health: {detail.health.explanation}")
         for f in detail.health.factors:
-            stdout.print(
+            _say(
                 f"    {f.name:22} {f.value:.2f} × {f.weight:.2f} = {f.points:4.1f} pts  {f.explanation}"
             )
     for d in detail.consent.decisions:
-        stdout.print(
+        _say(
             f"  consent {d.channel}{' (private)' if d.private else ''}: {'allowed' if d.allowed else 'DENIED'} — {d.reason}"
         )
     for s in detail.sales:
-        stdout.print(
-            f"  sale {s.occurred_at.date()} {s.product} {s.amount:.2f} {s.currency} ({s.stage})"
-        )
-    stdout.print(
-        f"  timeline ({detail.timeline_total} events, newest {len(detail.timeline)} shown):"
-    )
+        _say(f"  sale {s.occurred_at.date()} {s.product} {s.amount:.2f} {s.currency} ({s.stage})")
+    _say(f"  timeline ({detail.timeline_total} events, newest {len(detail.timeline)} shown):")
     for e in detail.timeline:
         who = f" {e.author}" if e.author else ""
-        stdout.print(
+        _say(
             f"    {e.at.isoformat(timespec='minutes')} {e.kind:14} {e.channel or '':10}{who}: {e.summary[:120]!r}"
         )
 
@@ -541,17 +540,17 @@ def consent_set(
 
 
 def _print_consent(view: Any) -> None:
-    stdout.print(f"person {view.person_id}")
+    _say(f"person {view.person_id}")
     for c in view.channels:
-        stdout.print(
+        _say(
             f"  {c.channel}: {'allow' if c.allowed else 'deny'} ({c.source}, {c.actor}, {c.updated_at.date()})"
         )
     p = view.preferences
-    stdout.print(
+    _say(
         f"  preferred channel: {p.preferred_channel or '-'}; quiet hours: {p.quiet_hours or '-'} {p.timezone or ''}; language: {p.language or '-'}"
     )
     for d in view.decisions:
-        stdout.print(
+        _say(
             f"  {d.channel}{' private' if d.private else ''}: {'allowed' if d.allowed else 'DENIED'} — {d.reason}"
         )
 

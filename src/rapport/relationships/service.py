@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, and_, bindparam, delete, func, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -1159,7 +1159,7 @@ def do_import_sales(session: Session, path: Path, *, actor: str) -> SalesImportS
     duplicates = 0
     to_insert: list[tuple[Any, ...]] = []
     people: set[int] = set()
-    stamp = db_timestamp(session, utcnow())
+    stamp = utcnow()
     for line, raw, g in good:
         if g["fingerprint"] in known:
             duplicates += 1
@@ -1194,7 +1194,7 @@ def do_import_sales(session: Session, path: Path, *, actor: str) -> SalesImportS
                 identity_id,
                 g["amount"],
                 g["currency"],
-                db_timestamp(session, g["occurred_at"]),
+                g["occurred_at"],
                 g["product"],
                 g["stage"],
                 source,
@@ -1204,12 +1204,8 @@ def do_import_sales(session: Session, path: Path, *, actor: str) -> SalesImportS
             )
         )
         known.add(g["fingerprint"])
-    ids = allocate_ids(session, Sale.__table__, len(to_insert))  # type: ignore[arg-type]
-    bulk_insert(
-        session,
-        Sale.__table__,  # type: ignore[arg-type]
-        (
-            "id",
+    if to_insert:
+        columns = (
             "person_id",
             "identity_id",
             "amount",
@@ -1221,9 +1217,8 @@ def do_import_sales(session: Session, path: Path, *, actor: str) -> SalesImportS
             "line",
             "fingerprint",
             "imported_at",
-        ),
-        [(i, *row) for i, row in zip(ids, to_insert, strict=True)],
-    )
+        )
+        session.execute(insert(Sale), [dict(zip(columns, row, strict=True)) for row in to_insert])
     quarantined = conversations.do_quarantine(session, source, rejects)
     _mark_stale(session, sorted(people))
     summary = SalesImportSummary(

@@ -24,15 +24,22 @@ def do_vacuum(*, full: bool = True, engine: Engine | None = None) -> list[str]:
     engine = engine or get_engine()
     done: list[str] = []
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # VACUUM cannot run in a transaction: use the driver connection, which
+        # Rapport's engine keeps in autocommit mode (see storage.engine).
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             done.append("wal_checkpoint(TRUNCATE)")
             if full:
-                conn.exec_driver_sql("VACUUM")
+                cur.execute("VACUUM")
                 done.append("VACUUM")
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 done.append("wal_checkpoint(TRUNCATE)")
-            conn.exec_driver_sql("PRAGMA optimize")
+            cur.execute("PRAGMA optimize")
+            cur.close()
+        finally:
+            raw.close()
         return done
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE")
