@@ -133,8 +133,13 @@ def test_list_filters_by_text_and_role_and_pages(demo_db: Database, cli: Any) ->
 
 def test_identity_lookup_by_email_and_phone(demo_db: Database, cli: Any) -> None:
     out = cli(
-        "people", "contact", "twitter:115712", "--email", "Jane.Roe@Example.org",
-        "--phone", "+1 (555) 010-7788",
+        "people",
+        "contact",
+        "twitter:115712",
+        "--email",
+        "Jane.Roe@Example.org",
+        "--phone",
+        "+1 (555) 010-7788",
     )
     assert out.exit_code == 0, out.stderr
     person = cli("people", "find", "twitter:115712", "--json").json()["id"]

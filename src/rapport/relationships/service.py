@@ -377,6 +377,7 @@ def do_merge_people(
         ).scalars()
     )
     identity_sources = {str(link.identity_id): link.source for link in links}
+    identity_linked = {str(link.identity_id): link.linked_at.isoformat() for link in links}
     session.execute(
         update(PersonIdentity)
         .where(PersonIdentity.person_id == absorbed_id)
@@ -464,6 +465,7 @@ def do_merge_people(
         moved={
             "identity_ids": sorted(int(i) for i in identity_sources),
             "identity_sources": identity_sources,
+            "identity_linked_at": identity_linked,
             "sale_ids": sorted(sale_ids),
             "roles_added": roles_added,
             "consent_before": consent_before,
@@ -522,11 +524,16 @@ def _undo_merge(session: Session, merge: PersonMerge, *, actor: str) -> list[int
         ).scalars()
     ]
     sources = moved.get("identity_sources", {})
+    linked = moved.get("identity_linked_at", {})
     for ident in identity_ids:
+        values: dict[str, Any] = {
+            "person_id": absorbed_id,
+            "source": sources.get(str(ident), "auto"),
+        }
+        if str(ident) in linked:
+            values["linked_at"] = datetime.fromisoformat(linked[str(ident)])
         session.execute(
-            update(PersonIdentity)
-            .where(PersonIdentity.identity_id == ident)
-            .values(person_id=absorbed_id, source=sources.get(str(ident), "auto"))
+            update(PersonIdentity).where(PersonIdentity.identity_id == ident).values(**values)
         )
     if moved["sale_ids"]:
         session.execute(
@@ -1292,14 +1299,12 @@ def _person_data(session: Session, person_id: int) -> PersonData:
                     .where(MessageMention.handle_key == key, Message.channel_id == channel_id)
                 ).scalars()
             )
-        identifiers.extend(
-            v
-            for v in session.execute(
-                select(IdentityAttribute.value).where(
-                    in_values(session, IdentityAttribute.identity_id, identity_ids)
-                )
-            ).scalars()
-        )
+        for value, key in session.execute(
+            select(IdentityAttribute.value, IdentityAttribute.value_key).where(
+                in_values(session, IdentityAttribute.identity_id, identity_ids)
+            )
+        ):
+            identifiers.extend([value, key])
     for pid in persons:
         person = session.get(Person, pid)
         if person is not None and person.display_name:
@@ -1396,11 +1401,19 @@ def do_export_person(session: Session, person_id: int, *, actor: str) -> dict[st
 
 
 def _identifier_pattern(identifiers: Sequence[str]) -> re.Pattern[str] | None:
-    usable = [i for i in identifiers if len(i) >= 2]
-    if not usable:
+    """One regex finding any of a person's handles, names, emails and phone
+    numbers (phones whatever their separators: `+1 (555) 010-7788`)."""
+    words = sorted({i for i in identifiers if len(i) >= 2}, key=len, reverse=True)
+    if not words:
         return None
-    alternatives = "|".join(re.escape(i) for i in sorted(set(usable), key=len, reverse=True))
-    return re.compile(rf"(?<![\w@.+-])@?(?:{alternatives})(?![\w])", re.IGNORECASE)
+    alternatives = [rf"(?<![\w@.+-])@?{re.escape(w)}(?![\w])" for w in words]
+    for word in words:
+        digits = re.sub(r"\D", "", word)
+        if len(digits) >= 7 and re.fullmatch(r"[+\d\s().\-]+", word):
+            for tail in {digits, digits[-10:]}:
+                spaced = r"[\s().\-]*".join(tail)
+                alternatives.append(rf"(?<!\d)\+?{spaced}(?!\d)")
+    return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 def do_erase_person(session: Session, person_id: int, *, actor: str) -> ErasureSummary:
