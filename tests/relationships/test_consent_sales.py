@@ -161,9 +161,8 @@ def test_sales_link_to_the_right_person_and_bad_rows_are_quarantined(
     timeline = cli("people", "show", str(jane), "--timeline-limit", "0", "--json").json()[
         "timeline"
     ]
-    assert [e["summary"] for e in timeline if e["kind"] == "sale"][0].startswith(
-        "Phone plan: 120.00 USD"
-    )
+    first_sale = next(e["summary"] for e in timeline if e["kind"] == "sale")
+    assert first_sale.startswith("Phone plan: 120.00 USD")
 
 
 def test_a_sales_file_without_its_columns_is_refused_whole(

@@ -263,7 +263,8 @@ def _rows_containing(needles: list[str]) -> list[str]:
                 for c in insp.get_columns(table)
                 if isinstance(c["type"], String | Text | JSON)
             ]
-            from sqlalchemy import column, table as table_
+            from sqlalchemy import column
+            from sqlalchemy import table as table_
 
             t = table_(table, *[column(c) for c in cols])
             for row in session.execute(select(*[t.c[c] for c in cols])) if cols else []:

@@ -142,11 +142,13 @@ def _print_detail(detail: Any) -> None:
         _say(f"  health: {detail.health.explanation}")
         for f in detail.health.factors:
             _say(
-                f"    {f.name:22} {f.value:.2f} × {f.weight:.2f} = {f.points:4.1f} pts  {f.explanation}"
+                f"    {f.name:22} {f.value:.2f} × {f.weight:.2f} = {f.points:4.1f} pts  "
+                f"{f.explanation}"
             )
     for d in detail.consent.decisions:
         _say(
-            f"  consent {d.channel}{' (private)' if d.private else ''}: {'allowed' if d.allowed else 'DENIED'} — {d.reason}"
+            f"  consent {d.channel}{' (private)' if d.private else ''}: "
+            f"{'allowed' if d.allowed else 'DENIED'} — {d.reason}"
         )
     for s in detail.sales:
         _say(f"  sale {s.occurred_at.date()} {s.product} {s.amount:.2f} {s.currency} ({s.stage})")
@@ -154,7 +156,8 @@ def _print_detail(detail: Any) -> None:
     for e in detail.timeline:
         who = f" {e.author}" if e.author else ""
         _say(
-            f"    {e.at.isoformat(timespec='minutes')} {e.kind:14} {e.channel or '':10}{who}: {e.summary[:120]!r}"
+            f"    {e.at.isoformat(timespec='minutes')} {e.kind:14} {e.channel or '':10}{who}: "
+            f"{e.summary[:120]!r}"
         )
 
 
@@ -241,7 +244,8 @@ def merge(
     else:
         stdout.print(
             f"merged person {result.absorbed_id} into {result.survivor_id}: "
-            f"{', '.join(result.identities_moved)}; {result.sales_moved} sale(s); merge {result.merge_id}"
+            f"{', '.join(result.identities_moved)}; {result.sales_moved} sale(s); "
+            f"merge {result.merge_id}"
         )
 
 
@@ -321,7 +325,7 @@ def contact(
     as_user: str | None = AS_USER,
     json_out: bool = JSON,
 ) -> None:
-    """Record emails and phone numbers known for an identity (used to match sales and duplicates)."""
+    """Record emails and phone numbers known for an identity (they match sales and duplicates)."""
     if not email and not phone:
         fail("nothing to do: give --email and/or --phone")
     ensure_schema()
@@ -433,7 +437,7 @@ def export(
     as_user: str | None = AS_USER,
     json_out: bool = JSON,
 ) -> None:
-    """Everything held on a person (identities, messages, analysis, consent, sales, audit) as JSON."""
+    """Everything held on a person (identities, messages, analysis, consent, sales, audit)."""
     ensure_schema()
     with session_scope(write=True) as session:
         actor = service.authorize(session, as_user, "people.export")
@@ -481,7 +485,8 @@ def erase(
     else:
         stdout.print(
             f"erased person {summary.person_id}: {summary.messages_redacted} messages redacted, "
-            f"{summary.related_messages_scrubbed} replies scrubbed, {summary.identities_erased} identities, "
+            f"{summary.related_messages_scrubbed} replies scrubbed, "
+            f"{summary.identities_erased} identities, "
             f"{summary.quarantined_rows_removed} quarantined rows removed"
             + ("" if summary.vacuumed else " (run `rapport db vacuum` to wipe the database files)")
         )
@@ -543,15 +548,18 @@ def _print_consent(view: Any) -> None:
     _say(f"person {view.person_id}")
     for c in view.channels:
         _say(
-            f"  {c.channel}: {'allow' if c.allowed else 'deny'} ({c.source}, {c.actor}, {c.updated_at.date()})"
+            f"  {c.channel}: {'allow' if c.allowed else 'deny'} "
+            f"({c.source}, {c.actor}, {c.updated_at.date()})"
         )
     p = view.preferences
     _say(
-        f"  preferred channel: {p.preferred_channel or '-'}; quiet hours: {p.quiet_hours or '-'} {p.timezone or ''}; language: {p.language or '-'}"
+        f"  preferred channel: {p.preferred_channel or '-'}; "
+        f"quiet hours: {p.quiet_hours or '-'} {p.timezone or ''}; language: {p.language or '-'}"
     )
     for d in view.decisions:
         _say(
-            f"  {d.channel}{' private' if d.private else ''}: {'allowed' if d.allowed else 'DENIED'} — {d.reason}"
+            f"  {d.channel}{' private' if d.private else ''}: "
+            f"{'allowed' if d.allowed else 'DENIED'} — {d.reason}"
         )
 
 
@@ -585,7 +593,8 @@ def sales_import(
         summary = service.do_import_sales(session, path, actor=actor)
     if summary.quarantined:
         warn(
-            f"{summary.quarantined} row(s) quarantined; see `rapport quarantine list --source {path}`"
+            f"{summary.quarantined} row(s) quarantined; "
+            f"see `rapport quarantine list --source {path}`"
         )
     if json_out:
         emit_json(summary)

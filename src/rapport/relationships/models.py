@@ -52,6 +52,7 @@ class Person(Base):
     __tablename__ = "person"
     __table_args__ = (
         Index("ix_person_status_last_seen", "status", "last_seen_at"),
+        Index("ix_person_status", "status"),
         Index("ix_person_merged_into", "merged_into_id"),
     )
 
@@ -66,7 +67,8 @@ class Person(Base):
     first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     message_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    #: Case-folded handles, names, emails and phones: what `people list --q` searches.
+    #: Case-folded handles, names, emails and phones: what `people list --q` searches
+    #: (indexed by trigrams: FTS5 `person_search` on SQLite, pg_trgm on PostgreSQL).
     search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session, aliased
 
 from rapport.analysis.queries import analyses_for
@@ -585,8 +585,18 @@ def list_people(
         )
     if q and q.strip():
         needle = q.strip().casefold().lstrip("@")
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(Person.search_key.like(pattern, escape="\\"))
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(Person.search_key.like(f"%{escaped}%", escape="\\"))
+        if len(needle) >= 3 and _has_trigram_table(session):
+            # Candidates from the FTS5 trigram index (`_` and `%` match loosely
+            # there); the exact LIKE above then keeps the true matches.
+            where.append(
+                Person.id.in_(
+                    select(literal_column("rowid"))
+                    .select_from(table("person_search"))
+                    .where(literal_column("search_key").like(f"%{needle}%"))
+                )
+            )
     total = session.execute(select(func.count()).select_from(Person).where(*where)).scalar_one()
     query = select(Person).where(*where)
     if sort == "health":
@@ -595,10 +605,32 @@ def list_people(
         )
     elif sort == "id":
         query = query.order_by(Person.id)
+    elif session.get_bind().dialect.name == "sqlite":
+        # NULLs sort last in a descending SQLite order: the (status,
+        # last_seen_at) index gives this order without sorting.
+        query = query.order_by(Person.last_seen_at.desc(), Person.id.desc())
     else:
         query = query.order_by(Person.last_seen_at.desc().nulls_last(), Person.id.desc())
     people = list(session.execute(query.limit(limit).offset(offset)).scalars())
     return PersonList(people=summaries(session, people), total=int(total))
+
+
+_trigram: dict[str, bool] = {}
+
+
+def _has_trigram_table(session: Session) -> bool:
+    """SQLite keeps a trigram index of people's search keys (`person_search`)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return False
+    key = str(bind.engine.url)
+    if key not in _trigram:
+        _trigram[key] = bool(
+            session.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name = 'person_search'")
+            ).scalar()
+        )
+    return _trigram[key]
 
 
 def summaries(session: Session, people: Sequence[Person]) -> list[PersonSummary]:

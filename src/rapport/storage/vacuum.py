@@ -29,6 +29,13 @@ def do_vacuum(*, full: bool = True, engine: Engine | None = None) -> list[str]:
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
+            # Full-text indexes keep deleted terms in old segments until merged.
+            fts = cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%USING fts5%'"
+            ).fetchall()
+            for (name,) in fts:
+                cur.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
+                done.append(f"fts5 optimize {name}")
             cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             done.append("wal_checkpoint(TRUNCATE)")
             if full:
