@@ -48,10 +48,13 @@ def _person(session: Session, ref: str) -> int:
     return queries.resolve_person(session, ref)
 
 
-def _refresh_small(session: Session) -> None:
-    stale = session.execute(select(func.count()).select_from(PersonHealthStale)).scalar_one()
+def _refresh_small() -> None:
+    """Bring stored health up to date first when few people are waiting."""
+    with session_scope() as session:
+        stale = session.execute(select(func.count()).select_from(PersonHealthStale)).scalar_one()
     if stale and stale <= AUTO_REFRESH:
-        service.do_refresh_health(session)
+        with session_scope(write=True) as session:
+            service.do_refresh_health(session)
     elif stale:
         warn(
             f"health of {stale} people is out of date: "
@@ -76,8 +79,7 @@ def list_(
     if sort not in ("recent", "health", "id"):
         fail(f"--sort: {sort!r} is not one of recent, health, id")
     ensure_schema()
-    with session_scope(write=True) as session:
-        _refresh_small(session)
+    _refresh_small()
     with session_scope() as session:
         result = queries.list_people(session, role=role, q=q, limit=limit, offset=offset, sort=sort)
     if json_out:

@@ -588,7 +588,7 @@ def score_facts(facts: PersonFacts, as_of: datetime, cfg: HealthSettings) -> Hea
         ]
     trend = None if previous is None else round(score - previous, 1)
     factors = [
-        HealthFactor(
+        HealthFactor.model_construct(
             name=f.name,
             value=round(f.value, 3),
             weight=weights.get(f.name, 0.0),
