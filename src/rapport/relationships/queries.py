@@ -597,7 +597,20 @@ def list_people(
                     .where(literal_column("search_key").like(f"%{needle}%"))
                 )
             )
-    total = session.execute(select(func.count()).select_from(Person).where(*where)).scalar_one()
+    if role and not (q and q.strip()):
+        # Count from the role's index; the few merged/erased people are excluded
+        # by a small subquery (no scan of the whole person table).
+        total = session.execute(
+            select(func.count())
+            .select_from(PersonRole)
+            .where(
+                PersonRole.role == role,
+                PersonRole.source.in_(["manual", "suggested"]),
+                PersonRole.person_id.not_in(select(Person.id).where(Person.status != ACTIVE)),
+            )
+        ).scalar_one()
+    else:
+        total = session.execute(select(func.count()).select_from(Person).where(*where)).scalar_one()
     query = select(Person).where(*where)
     if sort == "health":
         query = query.outerjoin(PersonHealth, PersonHealth.person_id == Person.id).order_by(
