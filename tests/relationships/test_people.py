@@ -162,3 +162,49 @@ def test_people_per_identity_interface_for_other_domains(demo_db: Database) -> N
         for ident, person in queries.people_for_identities(session, [*ids, 10**9]).items():
             groups[person].append(ident)
         assert dict(groups) == {pid: ids}
+
+
+def test_an_identity_that_turns_out_to_be_our_account_is_no_person(
+    demo_db: Database, cli: Any, tmp_path: Path
+) -> None:
+    rows = [
+        {
+            "id": "b1",
+            "channel": "forum",
+            "author": "NewBrandHelp",
+            "created_at": "2017-12-01T10:00:00Z",
+            "text": "hello, we are new here",
+        },
+        {
+            "id": "c1",
+            "channel": "forum",
+            "author": "carol",
+            "created_at": "2017-12-01T11:00:00Z",
+            "text": "@NewBrandHelp my order?",
+        },
+    ]
+    cli("ingest", str(write_jsonl(tmp_path / "a.jsonl", rows)))
+    assert (
+        cli("people", "find", "forum:NewBrandHelp").exit_code == 0
+    )  # looks like a customer so far
+    reply = [
+        {
+            "id": "b2",
+            "channel": "forum",
+            "author": "NewBrandHelp",
+            "created_at": "2017-12-01T12:00:00Z",
+            "text": "@carol on its way",
+            "in_reply_to": "c1",
+            "direction": "outbound",
+        },
+    ]
+    cli("ingest", str(write_jsonl(tmp_path / "b.jsonl", reply)))
+    out = cli("people", "find", "forum:NewBrandHelp")
+    assert out.exit_code == 1 and "our own accounts" in out.stderr
+    carol = cli("people", "find", "forum:carol", "--json").json()["id"]
+    with session_scope() as session:
+        summary = queries.health_for(session, [carol])[carol]
+        detail = queries.health_details(session, [carol])[carol]
+    assert summary.score == detail.score and 0 < summary.score <= 100
+    ours = next(f for f in detail.factors if f.name == "our_responsiveness")
+    assert ours.explanation.startswith("we answered 1 of the 1 conversation they addressed to us")

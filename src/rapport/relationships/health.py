@@ -12,6 +12,7 @@ without analysis counts as unknown (neutral), and the explanation says so.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import statistics
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Text, and_, cast, select
 from sqlalchemy.orm import Session, aliased
 
 from rapport.analysis.queries import analyses_for
@@ -53,6 +54,8 @@ RECOMMEND_RE = re.compile(
     r"\b(recommend\w*|you should (?:try|get|use)|check out|go with|switch to|love (?:my|the))\b",
     re.IGNORECASE,
 )
+REACH_KEYS = ("retweet_count", "retweets", "reshares", "favorite_count", "likes")
+_REACH_HINT = re.compile("|".join(REACH_KEYS))
 WON_STAGES = {"won", "closed", "closed_won", "closed-won", "paid", "purchase", "order", "done"}
 
 
@@ -181,7 +184,7 @@ def _gather_said(
             m.channel_id,
             m.thread_id,
             m.text,
-            m.meta,
+            cast(m.meta, Text),
             p.id,
             p.author_identity_id,
         )
@@ -190,11 +193,12 @@ def _gather_said(
     ).all()
     said_by_id: dict[int, tuple[int, Said]] = {}
     for mid, author, at, channel_id, thread_id, text, meta, parent_id, parent_author in rows:
-        meta = meta or {}
         channel = channels.get(int(channel_id), "?")
         reach = 0
-        for key in ("retweet_count", "retweets", "reshares", "favorite_count", "likes"):
-            value = meta.get(key)
+        # Parse the extras only when they can hold reach (most do not).
+        parsed = json.loads(meta) if meta and _REACH_HINT.search(meta) else {}
+        for key in REACH_KEYS:
+            value = parsed.get(key)
             if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
                 reach += int(value)
         said = Said(
@@ -207,11 +211,11 @@ def _gather_said(
             replies_to_brand=parent_author is not None and int(parent_author) in accounts,
             replies_to_peer=parent_author is not None
             and int(parent_author) not in accounts
-            and ident_person.get(int(parent_author)) != ident_person[int(author)],
-            is_review="review" in channel.casefold() or "rating" in meta,
+            and ident_person.get(int(parent_author)) != ident_person[int(author or 0)],
+            is_review="review" in channel.casefold() or '"rating"' in (meta or ""),
             reach=reach,
         )
-        person = ident_person[int(author)]
+        person = ident_person[int(author or 0)]
         said_by_id[said.message_id] = (person, said)
         facts[person].said.append(said)
     if not said_by_id:
