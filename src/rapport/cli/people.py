@@ -480,7 +480,7 @@ def erase(
         actor = service.authorize(session, as_user, "people.erase")
         summary = service.do_erase_person(session, _person(session, person), actor=actor)
     if vacuum:
-        do_vacuum(full=True)
+        summary.vacuum = do_vacuum(full=True)
         summary.vacuumed = True
     if json_out:
         emit_json(summary)

@@ -195,3 +195,5 @@ class ErasureSummary(BaseModel):
     sales_anonymised: int
     hooks: list[str]
     vacuumed: bool
+    #: What the vacuum after the erasure did (one line per step).
+    vacuum: list[str] = Field(default_factory=list)
