@@ -39,8 +39,9 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import ingest, people
+    from rapport.bench import channels, ingest, people
 
     register("ingest", ingest.run)
+    register("channels", channels.run)
     register("people", people.run)
     return dict(_registry)
