@@ -208,3 +208,39 @@ def test_an_identity_that_turns_out_to_be_our_account_is_no_person(
     assert summary.score == detail.score and 0 < summary.score <= 100
     ours = next(f for f in detail.factors if f.name == "our_responsiveness")
     assert ours.explanation.startswith("we answered 1 of the 1 conversation they addressed to us")
+
+
+def test_handles_of_email_and_sms_connectors_are_contact_points(db: Database, cli: Any) -> None:
+    from datetime import UTC, datetime
+
+    from rapport.conversations.importers.records import ParsedMessage
+    from rapport.conversations.service import do_store_messages
+
+    def msg(ext: str, author: str) -> ParsedMessage:
+        return ParsedMessage(
+            external_id=ext,
+            author=author,
+            direction="inbound",
+            created_at=datetime(2024, 5, 1, tzinfo=UTC),
+            text="where is my order?",
+            raw="{}",
+        )
+
+    with session_scope(write=True) as session:
+        do_store_messages(
+            session,
+            [msg("m1", "Ada@Example.org")],
+            default_channel="support-mail",
+            channel_kind="email",
+        )
+        do_store_messages(
+            session, [msg("s1", "+15550100001")], default_channel="texts", channel_kind="sms"
+        )
+    ada = cli("people", "find", "ada@example.org", "--json")
+    assert ada.exit_code == 0, ada.stderr
+    assert ada.json()["identities"] == ["support-mail:Ada@Example.org"]
+    assert cli("people", "find", "+1 555 010 0001", "--json").json()["identities"] == [
+        "texts:+15550100001"
+    ]
+    shown = cli("people", "show", str(ada.json()["id"]), "--json").json()
+    assert shown["attributes"]["emails"] == ["Ada@Example.org"]

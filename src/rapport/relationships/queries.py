@@ -77,6 +77,22 @@ EMAIL_CHANNELS = ("email", "mail")
 PHONE_CHANNELS = ("sms", "phone", "whatsapp", "voice")
 
 
+def contact_kind(channel_name: str, channel_kind: str | None = None) -> str | None:
+    """`email` or `phone` when a channel's handles are addresses or numbers
+    (by its connector kind, or by its name), else None."""
+    for value in (channel_kind, channel_name):
+        if value in EMAIL_CHANNELS:
+            return "email"
+        if value in PHONE_CHANNELS:
+            return "phone"
+    return None
+
+
+def _channels_of_kind(kind: str) -> Any:
+    names = EMAIL_CHANNELS if kind == "email" else PHONE_CHANNELS
+    return or_(Channel.name.in_(names), Channel.kind.in_(names))
+
+
 @dataclass(frozen=True)
 class ConsentDecision:
     allowed: bool
@@ -150,7 +166,6 @@ def identities_matching(session: Session, ref: IdentityRef) -> list[int]:
             .where(Channel.name == ref.channel, Identity.handle_key == ref.key)
         ).scalar_one_or_none()
         return [int(row)] if row is not None else []
-    channels = EMAIL_CHANNELS if ref.kind == "email" else PHONE_CHANNELS
     found = set(
         session.execute(
             select(IdentityAttribute.identity_id).where(
@@ -162,7 +177,7 @@ def identities_matching(session: Session, ref: IdentityRef) -> list[int]:
         session.execute(
             select(Identity.id)
             .join(Channel, Channel.id == Identity.channel_id)
-            .where(Channel.name.in_(channels), Identity.handle_key == ref.key)
+            .where(_channels_of_kind(ref.kind), Identity.handle_key == ref.key)
         ).scalars()
     )
     return sorted(int(i) for i in found)
@@ -241,14 +256,14 @@ def identities_of(session: Session, person_ids: Sequence[int]) -> dict[int, list
     if not person_ids:
         return out
     rows = session.execute(
-        select(PersonIdentity, Identity, Channel.name)
+        select(PersonIdentity, Identity, Channel.name, Channel.kind)
         .join(Identity, Identity.id == PersonIdentity.identity_id)
         .join(Channel, Channel.id == Identity.channel_id)
         .where(in_values(session, PersonIdentity.person_id, list(person_ids)))
         .order_by(PersonIdentity.person_id, PersonIdentity.linked_at, Identity.id)
     ).all()
     attrs: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    ids = [ident.id for _, ident, _ in rows]
+    ids = [ident.id for _, ident, _, _ in rows]
     if ids:
         for iid, kind, value in session.execute(
             select(IdentityAttribute.identity_id, IdentityAttribute.kind, IdentityAttribute.value)
@@ -256,12 +271,13 @@ def identities_of(session: Session, person_ids: Sequence[int]) -> dict[int, list
             .order_by(IdentityAttribute.id)
         ):
             attrs[int(iid)][kind].append(value)
-    for link, ident, channel in rows:
+    for link, ident, channel, channel_kind in rows:
         emails = list(attrs[ident.id]["email"])
         phones = list(attrs[ident.id]["phone"])
-        if channel in EMAIL_CHANNELS and ident.handle not in emails:
+        contact = contact_kind(channel, channel_kind)
+        if contact == "email" and ident.handle not in emails:
             emails.insert(0, ident.handle)
-        if channel in PHONE_CHANNELS and ident.handle not in phones:
+        if contact == "phone" and ident.handle not in phones:
             phones.insert(0, ident.handle)
         out[link.person_id].append(
             IdentityPublic(

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rapport.conversations.models import INBOUND, Channel, Identity, Message
@@ -31,7 +31,12 @@ from rapport.relationships.models import (
     Person,
     PersonIdentity,
 )
-from rapport.relationships.queries import EMAIL_CHANNELS, PHONE_CHANNELS, phone_key
+from rapport.relationships.queries import (
+    EMAIL_CHANNELS,
+    PHONE_CHANNELS,
+    contact_kind,
+    phone_key,
+)
 from rapport.relationships.schemas import DuplicateSuggestion
 
 #: Similarity (0..100) from which two names are suggested.
@@ -71,18 +76,24 @@ def _key(a: int, b: int) -> tuple[int, int]:
 def _names(session: Session) -> list[tuple[int, str, str, str]]:
     """(person, channel, shown name, normalised name) for every usable handle/name."""
     rows = session.execute(
-        select(PersonIdentity.person_id, Channel.name, Identity.handle, Identity.display_name)
+        select(
+            PersonIdentity.person_id,
+            Channel.name,
+            Channel.kind,
+            Identity.handle,
+            Identity.display_name,
+        )
         .join(Person, Person.id == PersonIdentity.person_id)
         .join(Identity, Identity.id == PersonIdentity.identity_id)
         .join(Channel, Channel.id == Identity.channel_id)
         .where(Person.status == ACTIVE)
     )
     out = []
-    for pid, channel, handle, name in rows:
+    for pid, channel, channel_kind, handle, name in rows:
         for shown in (handle, name):
             if not shown or shown.startswith("erased-"):
                 continue
-            if channel in EMAIL_CHANNELS and "@" in shown:
+            if contact_kind(channel, channel_kind) == "email" and "@" in shown:
                 shown = shown.split("@", 1)[0]
             norm = _NON_ALNUM.sub("", shown.casefold())
             if len(norm) < 4 or norm.isdigit():
@@ -137,14 +148,15 @@ def _contact_pairs(session: Session, pairs: dict[tuple[int, int], _Pair]) -> Non
         .where(Person.status == ACTIVE)
     ):
         holders[(kind, key)].add(int(pid))
-    for pid, channel, key in session.execute(
-        select(PersonIdentity.person_id, Channel.name, Identity.handle_key)
+    names = EMAIL_CHANNELS + PHONE_CHANNELS
+    for pid, channel, channel_kind, key in session.execute(
+        select(PersonIdentity.person_id, Channel.name, Channel.kind, Identity.handle_key)
         .join(Identity, Identity.id == PersonIdentity.identity_id)
         .join(Channel, Channel.id == Identity.channel_id)
         .join(Person, Person.id == PersonIdentity.person_id)
-        .where(Person.status == ACTIVE, Channel.name.in_(EMAIL_CHANNELS + PHONE_CHANNELS))
+        .where(Person.status == ACTIVE, or_(Channel.name.in_(names), Channel.kind.in_(names)))
     ):
-        if channel in EMAIL_CHANNELS:
+        if contact_kind(channel, channel_kind) == "email":
             holders[("email", key)].add(int(pid))
         else:
             holders[("phone", phone_key(key))].add(int(pid))
