@@ -54,7 +54,7 @@ def _refresh_small() -> None:
         stale = session.execute(select(func.count()).select_from(PersonHealthStale)).scalar_one()
     if stale and stale <= AUTO_REFRESH:
         with session_scope(write=True) as session:
-            service.do_refresh_health(session)
+            service.do_refresh_health(session, stale_only=True)
     elif stale:
         warn(
             f"health of {stale} people is out of date: "

@@ -895,25 +895,33 @@ def do_recompute_health(
     return done
 
 
-def do_refresh_health(session: Session, *, max_age_hours: float | None = None) -> int:
+def do_refresh_health(
+    session: Session, *, max_age_hours: float | None = None, stale_only: bool = False
+) -> int:
     """Recompute the health of people whose messages changed since it was
     stored, who have none, or whose health is older than ``max_age_hours``
-    against the data clock. Returns how many were recomputed."""
+    against the data clock (``stale_only``: just the first kind). Returns how
+    many were recomputed."""
     cfg = get_health_settings()
     clock = data_clock(session)
     if clock is None:
         return 0
     age = timedelta(hours=max_age_hours if max_age_hours is not None else cfg.max_age_hours)
     stale = set(session.execute(select(PersonHealthStale.person_id)).scalars())
-    old = session.execute(
-        select(Person.id)
-        .outerjoin(PersonHealth, PersonHealth.person_id == Person.id)
-        .where(
-            Person.status == ACTIVE,
-            (PersonHealth.person_id.is_(None)) | (PersonHealth.as_of < clock - age),
-        )
-    ).scalars()
-    todo = sorted(stale | {int(i) for i in old})
+    old: set[int] = set()
+    if not stale_only:
+        old = {
+            int(i)
+            for i in session.execute(
+                select(Person.id)
+                .outerjoin(PersonHealth, PersonHealth.person_id == Person.id)
+                .where(
+                    Person.status == ACTIVE,
+                    (PersonHealth.person_id.is_(None)) | (PersonHealth.as_of < clock - age),
+                )
+            ).scalars()
+        }
+    todo = sorted(stale | old)
     active = {
         int(i)
         for start in range(0, len(todo), 20000)
