@@ -13,6 +13,8 @@ from rapport.cli import (
     conversations,
     db,
     demo,
+    knowledge,
+    network,
     people,
     reports,
     schedule,
@@ -62,6 +64,8 @@ app.add_typer(demo.app, name="demo")
 app.command("bench")(bench.bench)
 app.add_typer(users.app, name="users")
 app.command("audit")(users.audit)
+app.add_typer(network.app, name="network")
+app.add_typer(knowledge.app, name="kb")
 app.add_typer(channels.app, name="channels")
 app.add_typer(schedule.app, name="schedule")
 people.app.add_typer(people.role_app, name="role")
