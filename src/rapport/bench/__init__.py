@@ -39,9 +39,10 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import channels, ingest, network
+    from rapport.bench import channels, ingest, network, people
 
     register("ingest", ingest.run)
     register("channels", channels.run)
     register("network", network.run)
+    register("people", people.run)
     return dict(_registry)
