@@ -327,3 +327,15 @@ def channel_message_counts(session: Session) -> dict[str, int]:
         .group_by(Channel.name)
     )
     return {name: int(count) for name, count in rows}
+
+
+def raw_payloads(session: Session, message_ids: Sequence[int]) -> dict[int, str]:
+    """The raw payload of each message as received (for exports)."""
+    from rapport.storage.bulk import in_values
+
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(Message.id, Message.raw).where(in_values(session, Message.id, list(message_ids)))
+    )
+    return {int(i): raw for i, raw in rows}
