@@ -41,3 +41,32 @@ def test_poll_task_on_a_worker_stores_a_feed_once(
         assert s.execute(select(func.count()).select_from(Message)).scalar_one() == 3
     assert "'inserted': 3" in worker.text()
     assert "'inserted': 0" in worker.text()
+
+
+def test_health_recomputation_runs_on_a_worker(
+    db: Database, broker: Broker, workers, cli, tmp_path
+) -> None:
+    from rapport.bench.datagen import write_twcs_like
+    from rapport.relationships.models import PersonHealth
+    from rapport.relationships.queries import health_for
+    from rapport.workers.app import get_app
+    from rapport.workers.tasks.relationships import recompute_health
+
+    data = tmp_path / "people.csv"
+    write_twcs_like(data, 600, seed=5, brands=4)
+    cli("ingest", str(data))
+    get_app()
+    recompute_health.apply_async()
+    worker = workers(queues="relationships")
+    deadline = time.monotonic() + 90
+    while "succeeded in" not in worker.text():
+        assert time.monotonic() < deadline, worker.text()[-2000:]
+        time.sleep(0.2)
+    with session_scope() as s:
+        stored = s.execute(select(func.count()).select_from(PersonHealth)).scalar_one()
+        ids = list(s.execute(select(PersonHealth.person_id)).scalars())
+        summaries = health_for(s, ids)
+    assert stored > 0
+    assert f"'scored': {stored}" in worker.text()
+    assert set(summaries) == set(ids)
+    assert all(0 <= h.score <= 100 and h.explanation for h in summaries.values())
