@@ -59,3 +59,15 @@ def roles_for(session: Session, person_ids: Sequence[int]) -> dict[int, set[str]
 
 def health_for(session: Session, person_ids: Sequence[int]) -> dict[int, HealthSummary]:
     return {}
+
+
+def identity_ids_of(session: Session, person_id: int) -> list[int]:
+    """The identities linked to a person (empty: no such person, or none left)."""
+    return [
+        int(i)
+        for i in session.execute(
+            select(PersonIdentity.identity_id)
+            .where(PersonIdentity.person_id == person_id)
+            .order_by(PersonIdentity.identity_id)
+        ).scalars()
+    ]

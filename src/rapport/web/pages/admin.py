@@ -1,0 +1,186 @@
+"""/admin/...: users, channels, customer requests, quarantine, audit trail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from rapport.audit.service import list_events
+from rapport.conversations.queries import list_channels, list_quarantine
+from rapport.errors import RapportError
+from rapport.preferences.queries import list_requests
+from rapport.preferences.schemas import CustomerRequestUpdate
+from rapport.preferences.service import do_close_request
+from rapport.storage.engine import session_scope
+from rapport.users import service as users
+from rapport.users.models import ROLES
+from rapport.users.schemas import UserCreate, UserUpdate
+from rapport.web.deps import db_session
+from rapport.web.security import Caller, page_requires
+from rapport.web.templating import render
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+PAGE = 100
+UserId = Path(..., ge=1, le=2**62)
+
+
+def _users_page(
+    request: Request, caller: Caller, *, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    with session_scope() as session:
+        rows = users.list_users(session)
+    return render(
+        request,
+        "admin/users.html",
+        {"users": rows, "roles": ROLES, "error": error},
+        caller=caller,
+        status_code=status_code,
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(
+    request: Request, caller: Caller = Depends(page_requires("users.read"))
+) -> HTMLResponse:
+    return _users_page(request, caller)
+
+
+@router.post("/users", response_class=HTMLResponse)
+def create_user(
+    request: Request,
+    email: str = Form(..., max_length=255),
+    role: str = Form(..., max_length=20),
+    name: str = Form("", max_length=255),
+    password: str = Form("", max_length=1000),
+    caller: Caller = Depends(page_requires("users.write")),
+) -> Response:
+    try:
+        with session_scope(write=True) as session:
+            users.do_create_user(
+                session,
+                UserCreate(email=email, role=role, name=name or None, password=password or None),
+                actor=caller.actor,
+            )
+    except RapportError as exc:
+        return _users_page(request, caller, error=str(exc), status_code=422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{user_id}", response_class=HTMLResponse)
+def update_user(
+    request: Request,
+    user_id: int = UserId,
+    role: str | None = Form(None, max_length=20),
+    active: str | None = Form(None, max_length=5),
+    password: str | None = Form(None, max_length=1000),
+    caller: Caller = Depends(page_requires("users.write")),
+) -> Response:
+    """Change a role, disable/enable (active=yes|no) or set a password."""
+    try:
+        with session_scope(write=True) as session:
+            if password:
+                users.do_set_password(session, user_id, password, actor=caller.actor)
+            update = UserUpdate(
+                role=role or None,
+                active=None if active is None else active == "yes",
+            )
+            if update.model_dump(exclude_none=True):
+                users.do_update_user(session, user_id, update, actor=caller.actor)
+    except RapportError as exc:
+        return _users_page(request, caller, error=str(exc), status_code=422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/channels", response_class=HTMLResponse)
+def channels_page(
+    request: Request,
+    session: Session = Depends(db_session),
+    caller: Caller = Depends(page_requires("channels.read")),
+) -> HTMLResponse:
+    return render(
+        request, "admin/channels.html", {"channels": list_channels(session)}, caller=caller
+    )
+
+
+@router.get("/quarantine", response_class=HTMLResponse)
+def quarantine_page(
+    request: Request,
+    page: int = Query(1, ge=1, le=100_000),
+    session: Session = Depends(db_session),
+    caller: Caller = Depends(page_requires("quarantine.read")),
+) -> HTMLResponse:
+    rows, total = list_quarantine(session, limit=PAGE, offset=(page - 1) * PAGE)
+    return render(
+        request,
+        "admin/quarantine.html",
+        {"rows": rows, "total": total, "page": page, "pages": max((total + PAGE - 1) // PAGE, 1)},
+        caller=caller,
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    action: str | None = Query(None, max_length=100),
+    page: int = Query(1, ge=1, le=100_000),
+    session: Session = Depends(db_session),
+    caller: Caller = Depends(page_requires("audit.read")),
+) -> HTMLResponse:
+    events, total = list_events(
+        session, action=action or None, limit=PAGE, offset=(page - 1) * PAGE
+    )
+    return render(
+        request,
+        "admin/audit.html",
+        {
+            "events": events,
+            "total": total,
+            "action": action or "",
+            "page": page,
+            "pages": max((total + PAGE - 1) // PAGE, 1),
+        },
+        caller=caller,
+    )
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def requests_page(
+    request: Request,
+    status: str | None = Query("open", max_length=20),
+    session: Session = Depends(db_session),
+    caller: Caller = Depends(page_requires("requests.read")),
+) -> HTMLResponse:
+    status = status if status in ("open", "done", "rejected") else None
+    rows, total = list_requests(session, status=status, limit=PAGE)
+    return render(
+        request,
+        "admin/requests.html",
+        {"rows": rows, "total": total, "status": status or "all", "error": None},
+        caller=caller,
+    )
+
+
+@router.post("/requests/{request_id}", response_class=HTMLResponse)
+def close_request(
+    request: Request,
+    request_id: int = Path(..., ge=1, le=2**62),
+    status: str = Form(..., max_length=20),
+    note: str = Form("", max_length=500),
+    caller: Caller = Depends(page_requires("requests.write")),
+) -> Response:
+    try:
+        update = CustomerRequestUpdate.model_validate({"status": status, "note": note or None})
+        with session_scope(write=True) as session:
+            do_close_request(session, request_id, update, actor=caller.actor)
+    except (RapportError, ValueError) as exc:
+        with session_scope() as session:
+            rows, total = list_requests(session, status="open", limit=PAGE)
+        return render(
+            request,
+            "admin/requests.html",
+            {"rows": rows, "total": total, "status": "open", "error": str(exc)},
+            caller=caller,
+            status_code=422,
+        )
+    return RedirectResponse("/admin/requests", status_code=303)
