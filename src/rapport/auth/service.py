@@ -15,8 +15,8 @@ from rapport.auth.models import LoginAttempt
 from rapport.auth.schemas import Principal
 from rapport.auth.tokens import Claims, fingerprint
 from rapport.storage.base import utcnow
-from rapport.users.models import User
 from rapport.users.errors import UserNotFound
+from rapport.users.models import User
 from rapport.users.service import authenticate, get_user
 
 #: Failed logins allowed per account, then per client address, in the window.

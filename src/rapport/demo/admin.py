@@ -53,7 +53,8 @@ def do_ensure_demo_admin(session: Session, *, actor: str) -> DemoLogin:
     settings = get_settings()
     if settings.env == "prod":
         raise RapportError(
-            "no demo admin in prod: create real users with `rapport users create EMAIL --role admin`"
+            "no demo admin in prod: create real users with "
+            "`rapport users create EMAIL --role admin`"
         )
     password = _password(settings.data_dir)
     try:

@@ -34,9 +34,7 @@ def read_link(token: str) -> int:
     try:
         data = _serializer().loads(token, max_age=int(max_age().total_seconds()))
     except SignatureExpired as exc:
-        raise LinkInvalid(
-            "this preference link has expired: ask us for a new one"
-        ) from exc
+        raise LinkInvalid("this preference link has expired: ask us for a new one") from exc
     except BadSignature as exc:
         raise LinkInvalid("this preference link is not valid") from exc
     if not isinstance(data, dict) or not isinstance(data.get("p"), int):

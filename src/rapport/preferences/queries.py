@@ -17,7 +17,8 @@ from rapport.relationships.queries import consent_decision, identity_ids_of
 def person_identities(session: Session, person_id: int) -> list[IdentityPublic]:
     """The person's identities (not our own accounts); `PersonNotFound` if none."""
     identities = [
-        i for i in identities_by_ids(session, identity_ids_of(session, person_id))
+        i
+        for i in identities_by_ids(session, identity_ids_of(session, person_id))
         if not i.is_account
     ]
     if not identities:

@@ -120,7 +120,9 @@ def _resolve(session: Session, rng: SeriesRange) -> tuple[datetime | None, datet
     return since, until
 
 
-def _where(session: Session, rng: SeriesRange) -> tuple[list[Any], datetime | None, datetime | None]:
+def _where(
+    session: Session, rng: SeriesRange
+) -> tuple[list[Any], datetime | None, datetime | None]:
     since, until = _resolve(session, rng)
     where: list[Any] = []
     if since is not None:
@@ -222,8 +224,7 @@ def sentiment_over_time(session: Session, rng: SeriesRange | None = None) -> Sen
                 neutral=[per[b]["neutral"] if b in per else 0 for b in axis],
                 positive=[per[b]["positive"] if b in per else 0 for b in axis],
                 mean_score=[
-                    round(sum(s) / len(s), 4) if (s := scores[name].get(b)) else None
-                    for b in axis
+                    round(sum(s) / len(s), 4) if (s := scores[name].get(b)) else None for b in axis
                 ],
             )
         )

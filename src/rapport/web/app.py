@@ -9,6 +9,7 @@ its menu entries to `rapport.web.nav`, and its routes to docs/ROLES.md.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import (
@@ -19,7 +20,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pathlib import Path
 
 import rapport
 from rapport.errors import NotFoundError, RapportError

@@ -136,9 +136,13 @@ async def checked_caller(
     request: Request, caller: Caller | None = Depends(current_caller)
 ) -> Caller | None:
     """The caller, after the CSRF check of unsafe requests made with the cookie."""
-    if caller is not None and caller.via == "session" and request.method in UNSAFE_METHODS:
-        if not tokens.same_secret(await submitted_csrf(request), caller.csrf):
-            raise CsrfFailed()
+    if (
+        caller is not None
+        and caller.via == "session"
+        and request.method in UNSAFE_METHODS
+        and not tokens.same_secret(await submitted_csrf(request), caller.csrf)
+    ):
+        raise CsrfFailed()
     return caller
 
 

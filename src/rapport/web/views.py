@@ -106,9 +106,7 @@ def inbox(
     return Inbox(items=items, total=total, limit=limit, offset=offset, triaged=False)
 
 
-def _with_people_and_analysis(
-    session: Session, messages: list[MessagePublic]
-) -> list[MessageView]:
+def _with_people_and_analysis(session: Session, messages: list[MessagePublic]) -> list[MessageView]:
     people = relationships.people_for_identities(
         session, sorted({m.author_identity_id for m in messages if m.author_identity_id})
     )
@@ -125,9 +123,7 @@ def _with_people_and_analysis(
 
 def thread_detail(session: Session, thread_id: int) -> ThreadDetail:
     thread = conversations.get_thread(session, thread_id)
-    messages = _with_people_and_analysis(
-        session, conversations.thread_messages(session, thread_id)
-    )
+    messages = _with_people_and_analysis(session, conversations.thread_messages(session, thread_id))
     accounts = conversations.account_identity_ids(session)
     customer = next(
         (

@@ -32,7 +32,9 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 def series_range(
     bucket: Bucket = Query("day", description="hour, day or week (UTC; weeks start Monday)"),
-    since: datetime | None = Query(None, description="From (inclusive); default: 60 days before the last message"),
+    since: datetime | None = Query(
+        None, description="From (inclusive); default: 60 days before the last message"
+    ),
     until: datetime | None = Query(None, description="To (exclusive)"),
     channel: str | None = Query(None, max_length=100),
 ) -> SeriesRange:

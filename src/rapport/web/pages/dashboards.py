@@ -23,8 +23,8 @@ TOP_BRANDS = 12
 TALK_TARGET = 0.25
 
 
-def _day(value: date | None) -> datetime | None:
-    return datetime(value.year, value.month, value.day, tzinfo=UTC) if value else None
+def _day(value: date) -> datetime:
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
 @router.get("/dashboards", response_class=HTMLResponse)
@@ -39,7 +39,8 @@ def dashboards_page(
 ) -> HTMLResponse:
     channel = channel or None
     until_dt = _day(until) + timedelta(days=1) if until else None
-    rng = SeriesRange(bucket=bucket, since=_day(since), until=until_dt, channel=channel)
+    since_dt = _day(since) if since else None
+    rng = SeriesRange(bucket=bucket, since=since_dt, until=until_dt, channel=channel)
     volume = volume_over_time(session, rng)
     report = compute_report(
         session, ReportFilter(since=volume.since, until=volume.until, channel=channel)
@@ -69,7 +70,7 @@ def dashboards_page(
             "target": TALK_TARGET,
         },
     }
-    query = {"bucket": bucket}
+    query: dict[str, str] = {"bucket": bucket}
     if volume.since:
         query["since"] = volume.since.isoformat()
     if volume.until:

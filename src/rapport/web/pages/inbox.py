@@ -33,8 +33,8 @@ def inbox_page(
         "page": page,
         "pages": max((inbox.total + PAGE - 1) // PAGE, 1),
     }
-    template = "_inbox_list.html" if request.headers.get("HX-Target") == "inbox-list" else (
-        "inbox.html"
+    template = (
+        "_inbox_list.html" if request.headers.get("HX-Target") == "inbox-list" else ("inbox.html")
     )
     return render(request, template, context, caller=caller)
 

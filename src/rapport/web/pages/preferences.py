@@ -30,7 +30,9 @@ DONE = {
 
 @router.get("/{token}", response_class=HTMLResponse)
 def preference_page(
-    request: Request, token: str = Token, done: str | None = None,
+    request: Request,
+    token: str = Token,
+    done: str | None = None,
     session: Session = Depends(db_session),
 ) -> HTMLResponse:
     person_id = read_link(token)

@@ -33,9 +33,7 @@ def upgrade() -> None:
     with op.batch_alter_table("login_attempt", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_login_attempt_at"), ["at"], unique=False)
         batch_op.create_index("ix_login_attempt_client_at", ["client", "at"], unique=False)
-        batch_op.create_index(
-            "ix_login_attempt_username_at", ["username_key", "at"], unique=False
-        )
+        batch_op.create_index("ix_login_attempt_username_at", ["username_key", "at"], unique=False)
 
 
 def downgrade() -> None:
