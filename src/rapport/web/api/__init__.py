@@ -33,11 +33,13 @@ def _error(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, An
 
 #: Documented on every protected route.
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("The request body could not be parsed."),
     401: _error("Not authenticated: no, expired or invalid bearer token."),
     403: _error("Authenticated, but the role may not do this (or a CSRF failure)."),
     422: _error("Bad input, or an operation the service refused.", ValidationErrorBody),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("No such record.")}
 BAD_INPUT: dict[int | str, dict[str, Any]] = {
+    400: _error("The request body could not be parsed."),
     422: _error("Bad input, or an operation the service refused.", ValidationErrorBody)
 }
