@@ -60,13 +60,17 @@ def write_sample(path: Path, rows: int = SAMPLE_ROWS) -> Path:
     return path
 
 
-@pytest.fixture
-def conversations(db: Database, tmp_path: Path) -> Path:
-    """The database holds the first SAMPLE_ROWS demo messages."""
+def load_sample(tmp_path: Path) -> Path:
     sample = write_sample(tmp_path / "twcs_sample.csv")
     summary = do_ingest_files([sample], fmt="twcs")
     assert summary.inserted == SAMPLE_ROWS
     return sample
+
+
+@pytest.fixture
+def conversations(db: Database, tmp_path: Path) -> Path:
+    """The database holds the first SAMPLE_ROWS demo messages."""
+    return load_sample(tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +82,10 @@ def password_hash() -> str:
 @pytest.fixture
 def accounts(db: Database, password_hash: str) -> dict[str, Account]:
     """One active user per role, with a password and a bearer token."""
+    return make_accounts(password_hash)
+
+
+def make_accounts(password_hash: str) -> dict[str, Account]:
     out = {}
     with session_scope(write=True) as session:
         for role in ROLES:

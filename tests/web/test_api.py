@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_volume_series_adds_up_to_the_messages_in_range(
         got[(day[:10], False)] += n_out
     assert +got == +expected
     days = [datetime.fromisoformat(b) for b in series["buckets"]]
-    assert all(b - a == timedelta(days=1) for a, b in zip(days, days[1:], strict=False))
+    assert all(b - a == timedelta(days=1) for a, b in itertools.pairwise(days))
     # Weeks start on Monday and add up to the same total; a naive time is read as UTC.
     weeks = client.get(
         "/api/v1/reports/volume",

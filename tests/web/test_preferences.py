@@ -33,7 +33,7 @@ def test_customer_changes_consent_and_channel_and_asks_for_export_and_erasure(
     client: TestClient, conversations: Path, accounts: dict[str, Account]
 ) -> None:
     person = a_customer(client, accounts["agent"])
-    token, path = sign_link(person)
+    _token, path = sign_link(person)
     page = client.get(path)
     assert page.status_code == 200
     assert page.headers["referrer-policy"] == "no-referrer"
@@ -114,7 +114,7 @@ def test_forged_damaged_and_expired_links_are_refused(
     client: TestClient, conversations: Path, accounts: dict[str, Account]
 ) -> None:
     person = a_customer(client, accounts["agent"])
-    token, path = sign_link(person)
+    token, _path = sign_link(person)
     assert read_link(token) == person
     other = URLSafeTimedSerializer("not-our-key", salt="rapport.preferences.link").dumps(
         {"p": person}

@@ -104,6 +104,28 @@ def messages_by_authors(session: Session, identity_ids: Sequence[int]) -> list[M
     return _messages(session, [Message.author_identity_id.in_(list(identity_ids))])
 
 
+def latest_messages_by_authors(
+    session: Session, identity_ids: Sequence[int], *, limit: int = 200
+) -> tuple[list[MessagePublic], int]:
+    """The latest ``limit`` messages written by these identities, newest
+    first, and how many they wrote in all."""
+    if not identity_ids:
+        return [], 0
+    ids = list(identity_ids)
+    latest = (
+        select(Message.id)
+        .where(Message.author_identity_id.in_(ids))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
+    chosen = list(session.execute(latest).scalars())
+    total = session.execute(
+        select(func.count()).select_from(Message).where(Message.author_identity_id.in_(ids))
+    ).scalar_one()
+    messages = _messages(session, [Message.id.in_(chosen)]) if chosen else []
+    return list(reversed(messages)), int(total)
+
+
 def account_identity_ids(session: Session) -> set[int]:
     """Identities that are our own brand accounts."""
     return set(session.execute(select(Account.identity_id)).scalars())
@@ -137,6 +159,11 @@ def identities_by_ids(session: Session, identity_ids: Sequence[int]) -> list[Ide
         )
         for i, channel, account_id in rows
     ]
+
+
+def channel_names(session: Session) -> list[str]:
+    """Every channel's name, sorted (cheap: no counting)."""
+    return list(session.execute(select(Channel.name).order_by(Channel.name)).scalars())
 
 
 def list_channels(session: Session) -> list[ChannelSummary]:

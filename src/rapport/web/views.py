@@ -138,8 +138,9 @@ def thread_detail(session: Session, thread_id: int) -> ThreadDetail:
 
 def person_overview(session: Session, person_id: int) -> PersonOverview:
     identities = person_identities(session, person_id)
-    messages = conversations.messages_by_authors(session, [i.id for i in identities])
-    latest = list(reversed(messages[-PERSON_MESSAGES:]))
+    latest, total = conversations.latest_messages_by_authors(
+        session, [i.id for i in identities], limit=PERSON_MESSAGES
+    )
     consent = [
         ChannelConsent(channel=name, allowed=d.allowed, reason=d.reason)
         for name in sorted({i.channel for i in identities})
@@ -155,6 +156,6 @@ def person_overview(session: Session, person_id: int) -> PersonOverview:
         if health
         else None,
         messages=_with_people_and_analysis(session, latest),
-        message_total=len(messages),
+        message_total=total,
         requests=requests_for(session, person_id),
     )

@@ -41,5 +41,5 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("No such record.")}
 BAD_INPUT: dict[int | str, dict[str, Any]] = {
     400: _error("The request body could not be parsed."),
-    422: _error("Bad input, or an operation the service refused.", ValidationErrorBody)
+    422: _error("Bad input, or an operation the service refused.", ValidationErrorBody),
 }

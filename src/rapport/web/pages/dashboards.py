@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from rapport.conversations.queries import list_channels
+from rapport.conversations.queries import channel_names
 from rapport.reports.summary import ReportFilter, compute_report
 from rapport.reports.timeseries import Bucket, SeriesRange, volume_over_time
 from rapport.web.deps import db_session
@@ -89,7 +89,7 @@ def dashboards_page(
             "bucket": bucket,
             "channel": channel or "",
         },
-        "channels": [c.name for c in list_channels(session)],
+        "channels": channel_names(session),
         "talk_target": TALK_TARGET,
     }
     return render(request, "dashboards.html", context, caller=caller)

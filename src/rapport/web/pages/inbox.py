@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from rapport.conversations.queries import list_channels
+from rapport.conversations.queries import channel_names
 from rapport.web import views
 from rapport.web.deps import db_session
 from rapport.web.security import Caller, page_requires
@@ -29,7 +29,7 @@ def inbox_page(
     context = {
         "inbox": inbox,
         "channel": channel,
-        "channels": [c.name for c in list_channels(session)],
+        "channels": channel_names(session),
         "page": page,
         "pages": max((inbox.total + PAGE - 1) // PAGE, 1),
     }
