@@ -86,6 +86,20 @@ def test_volume_series_adds_up_to_the_messages_in_range(
     assert sum(map(sum, (weeks["channels"][0]["inbound"], weeks["channels"][0]["outbound"]))) == (
         sum(expected.values())
     )
+    # Hours add up to the same days.
+    hours = client.get(
+        "/api/v1/reports/volume", params={"since": since.isoformat(), "bucket": "hour"}, headers=h
+    ).json()
+    per_day = Counter()
+    for stamp, n_in, n_out in zip(
+        hours["buckets"],
+        hours["channels"][0]["inbound"],
+        hours["channels"][0]["outbound"],
+        strict=True,
+    ):
+        per_day[(stamp[:10], True)] += n_in
+        per_day[(stamp[:10], False)] += n_out
+    assert +per_day == +expected
     # Without a range: the last 60 days that hold data.
     default = client.get("/api/v1/reports/volume", headers=h).json()
     assert datetime.fromisoformat(default["buckets"][-1]).date() == last.date()
@@ -217,5 +231,7 @@ def test_html_pages_render_for_a_logged_in_manager(
     assert channels.status_code == 200 and "twitter" in channels.text
     missing = client.get("/threads/999999", headers=h)
     assert missing.status_code == 404 and "not found" in missing.text
+    nowhere = client.get("/no/such/page", headers=h)
+    assert nowhere.status_code == 404 and "text/html" in nowhere.headers["content-type"]
     for header in ("content-security-policy", "x-frame-options", "x-content-type-options"):
         assert header in inbox.headers
