@@ -46,3 +46,16 @@ def test_demo_admin_is_refused_in_prod(db, cli) -> None:
         os.environ.pop("RAPPORT_SECRET_KEY", None)
         reset_settings_cache()
     assert result.exit_code == 1 and "no demo admin in prod" in result.stderr
+
+
+def test_serve_refuses_the_default_secret_key_in_prod(db, rapport_proc) -> None:
+    saved = dict(os.environ)
+    os.environ["RAPPORT_ENV"] = "prod"
+    os.environ.pop("RAPPORT_SECRET_KEY", None)
+    try:
+        result = rapport_proc("serve", "--port", "1", timeout=120)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert result.exit_code == 1
+    assert "RAPPORT_SECRET_KEY" in result.stderr
