@@ -15,3 +15,8 @@ def install() -> None:
     from rapport.relationships import service as relationships
 
     hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)
+
+    from rapport.channels.service import POLL_JOB_KIND, run_poll_job
+    from rapport.scheduling.registry import register_kind
+
+    register_kind(POLL_JOB_KIND, run_poll_job)

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     #: How long a customer's preference link stays valid.
     preference_link_days: int = Field(default=30, ge=1, le=365)
+    #: Fernet key(s) for channel credentials at rest, comma-separated (the first
+    #: encrypts, every one decrypts: rotation). Unset: derived from `secret_key`.
+    credentials_key: str | None = None
+    #: How often the in-process scheduler looks for due jobs (`rapport serve`).
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     def check(self) -> Settings:
         """Refuse a configuration that must not run (raises `SettingsError`)."""

@@ -135,16 +135,50 @@ def test_channels_and_quarantine(
     do_ingest_files([messy], fmt="twcs", channel="dump")
     h = accounts["manager"].headers
     channels = {c["name"]: c for c in client.get("/api/v1/channels", headers=h).json()["channels"]}
-    assert channels["twitter"]["messages"] == SAMPLE_ROWS
-    assert (
-        channels["twitter"]["threads"]
-        == client.get("/api/v1/reports/summary?channel=twitter").json()["threads"]
-    )
+    assert channels["twitter"]["messages"] == SAMPLE_ROWS and not channels["twitter"]["live"]
+    assert channels["dump"]["messages"] == 1
     quarantine = client.get("/api/v1/quarantine", headers=h).json()
     assert quarantine["total"] == 1
     row = quarantine["items"][0]
     assert row["line"] == 3 and "yesterday-ish" in row["raw"] and row["reason"]
-    assert channels["dump"]["messages"] == 1
+
+
+def test_admin_adds_and_removes_a_live_channel_managers_watch_it(
+    client: TestClient, accounts: dict[str, Account]
+) -> None:
+    admin, manager = accounts["admin"].headers, accounts["manager"].headers
+    secret = "s3cret-signing-key-of-enough-length"
+    body = {"kind": "webhook", "name": "partners", "options": {"secret": secret}}
+    assert client.post("/api/v1/channels", json=body, headers=manager).status_code == 403
+    created = client.post("/api/v1/channels", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    channel = created.json()
+    assert channel["live"] and channel["secrets"] == ["secret"]
+    assert secret not in created.text
+    assert channel["webhook_path"] == "/api/v1/channels/partners/webhook"
+    kinds = client.get("/api/v1/channels/kinds", headers=manager).json()["kinds"]
+    assert {"rss", "webhook", "mastodon"} <= {k["kind"] for k in kinds}
+    bad = client.post(
+        "/api/v1/channels",
+        json={**body, "name": "other", "options": {"secret": "short"}},
+        headers=admin,
+    )
+    assert bad.status_code == 422 and "secret" in bad.json()["detail"]
+    off = client.patch("/api/v1/channels/partners", json={"enabled": False}, headers=admin)
+    assert off.status_code == 200 and off.json()["health"]["status"] == "disabled"
+    assert client.get("/api/v1/channels/partners", headers=manager).json()["enabled"] is False
+    assert client.delete("/api/v1/channels/partners", headers=manager).status_code == 403
+    assert client.delete("/api/v1/channels/partners", headers=admin).status_code == 204
+    assert client.get("/api/v1/channels/partners", headers=manager).json()["live"] is False
+    assert client.get("/api/v1/channels/nowhere", headers=manager).status_code == 404
+    events = client.get("/api/v1/audit", params={"action": "channels.*"}, headers=admin).json()
+    assert [e["action"] for e in events["events"]] == [
+        "channels.remove",
+        "channels.disable",
+        "channels.add",
+    ]
+    assert all(e["actor"] == accounts["admin"].email for e in events["events"])
+    assert secret not in str(events)
 
 
 def test_person_overview_and_preference_link(

@@ -23,6 +23,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "people.read": EVERYONE,
     "preferences.link": WORKERS,
     "channels.read": MANAGERS,
+    #: Fetch now what a live channel has new (managers watch channel health).
+    "channels.poll": MANAGERS,
+    #: Add, remove, enable, disable live connectors (credentials): admins.
+    "channels.write": ADMINS,
     "quarantine.read": MANAGERS,
     "users.read": ADMINS,
     "users.write": ADMINS,

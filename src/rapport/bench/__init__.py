@@ -39,8 +39,9 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import ingest, web
+    from rapport.bench import channels, ingest, web
 
     register("ingest", ingest.run)
+    register("channels", channels.run)
     register("web", web.run)
     return dict(_registry)

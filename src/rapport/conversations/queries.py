@@ -288,3 +288,35 @@ def list_threads(
         position = {tid: n for n, tid in enumerate(thread_ids)}
         out.sort(key=lambda t: position.get(t.id, len(position)))
     return out, total
+
+
+def message_by_external_id(
+    session: Session, channel: str, external_id: str
+) -> MessagePublic | None:
+    """The message stored on ``channel`` under ``external_id`` (None: not stored)."""
+    found = _messages(session, [Channel.name == channel, Message.external_id == external_id])
+    return found[0] if found else None
+
+
+def latest_external_id_by_author(session: Session, channel: str, handle: str) -> str | None:
+    """The external id of the newest message ``handle`` wrote on ``channel``."""
+    return session.execute(
+        select(Message.external_id)
+        .join(Channel, Channel.id == Message.channel_id)
+        .join(Identity, Identity.id == Message.author_identity_id)
+        .where(
+            Channel.name == channel, Identity.handle_key == handle.strip().lstrip("@").casefold()
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def channel_message_counts(session: Session) -> dict[str, int]:
+    """Messages stored per channel name."""
+    rows = session.execute(
+        select(Channel.name, func.count(Message.id))
+        .outerjoin(Message, Message.channel_id == Channel.id)
+        .group_by(Channel.name)
+    )
+    return {name: int(count) for name, count in rows}

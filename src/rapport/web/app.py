@@ -25,8 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import rapport
 from rapport.errors import NotFoundError, RapportError
 from rapport.preferences.errors import LinkInvalid
+from rapport.web import webhooks
 from rapport.web.api import audit as audit_api
 from rapport.web.api import auth as auth_api
+from rapport.web.api import channels as channels_api
 from rapport.web.api import conversations as conversations_api
 from rapport.web.api import people as people_api
 from rapport.web.api import reports as reports_api
@@ -51,6 +53,8 @@ API_ROUTERS = [
     users_api.router,
     audit_api.router,
     requests_api.router,
+    channels_api.router,
+    webhooks.router,
 ]
 PAGE_ROUTERS = [
     home_pages.router,

@@ -1,4 +1,4 @@
-"""/api/v1/threads, /api/v1/channels, /api/v1/quarantine: what was heard."""
+"""/api/v1/threads and /api/v1/quarantine: what was heard."""
 
 from __future__ import annotations
 
@@ -7,17 +7,13 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from rapport.conversations import queries
-from rapport.conversations.schemas import ChannelSummary, QuarantinedRowPublic
+from rapport.conversations.schemas import QuarantinedRowPublic
 from rapport.web import views
 from rapport.web.api import AUTH_ERRORS, NOT_FOUND
 from rapport.web.deps import db_session
 from rapport.web.security import requires
 
 router = APIRouter(prefix="/api/v1", responses=AUTH_ERRORS)
-
-
-class ChannelList(BaseModel):
-    channels: list[ChannelSummary]
 
 
 class QuarantineList(BaseModel):
@@ -53,17 +49,6 @@ def get_thread(
 ) -> views.ThreadDetail:
     """A thread with its messages in time order, authors' people and analysis."""
     return views.thread_detail(session, thread_id)
-
-
-@router.get(
-    "/channels",
-    response_model=ChannelList,
-    tags=["channels"],
-    dependencies=[Depends(requires("channels.read"))],
-)
-def list_channels(session: Session = Depends(db_session)) -> ChannelList:
-    """Every channel with its stored volume."""
-    return ChannelList(channels=queries.list_channels(session))
 
 
 @router.get(

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, get_origin
+
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from rapport.audit.service import list_events
+from rapport.audit.service import do_record, list_events
+from rapport.channels import queries as channel_queries
+from rapport.channels import registry
+from rapport.channels import service as channel_service
+from rapport.channels.schemas import ChannelCreate
 from rapport.conversations.queries import list_channels, list_quarantine
 from rapport.errors import RapportError
 from rapport.preferences.queries import list_requests
@@ -92,14 +100,143 @@ def update_user(
     return RedirectResponse("/admin/users", status_code=303)
 
 
+def _channels_page(
+    request: Request,
+    caller: Caller,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    with session_scope() as session:
+        channels = channel_queries.list_channels(session)
+        volume = {c.name: c for c in list_channels(session)}
+    kinds = [{**t.describe(), "list_fields": sorted(_list_fields(t))} for t in registry.all_types()]
+    return render(
+        request,
+        "admin/channels.html",
+        {
+            "channels": channels,
+            "volume": volume,
+            "kinds": kinds,
+            "error": error,
+            "notice": notice,
+        },
+        caller=caller,
+        status_code=status_code,
+    )
+
+
+def _list_fields(ctype: registry.ConnectorType) -> set[str]:
+    """Options that take several values (typed one per line in the form)."""
+    return {
+        name
+        for name, info in ctype.options.model_fields.items()
+        if get_origin(info.annotation) is list or info.annotation is list
+    }
+
+
 @router.get("/channels", response_class=HTMLResponse)
 def channels_page(
-    request: Request,
-    session: Session = Depends(db_session),
-    caller: Caller = Depends(page_requires("channels.read")),
+    request: Request, caller: Caller = Depends(page_requires("channels.read"))
 ) -> HTMLResponse:
-    return render(
-        request, "admin/channels.html", {"channels": list_channels(session)}, caller=caller
+    return _channels_page(request, caller)
+
+
+def _add_channel(kind: str, name: str, enabled: bool, form: dict[str, str], actor: str) -> None:
+    ctype = registry.get_type(kind)
+    lists = _list_fields(ctype)
+    options: dict[str, Any] = {}
+    for field in ctype.options.model_fields:
+        raw = form.get(f"opt_{field}", "").strip()
+        if not raw:
+            continue
+        if field in lists:
+            options[field] = [v.strip() for v in raw.replace(",", "\n").splitlines() if v.strip()]
+        else:
+            options[field] = raw
+    with session_scope(write=True) as session:
+        channel_service.do_add_channel(
+            session,
+            ChannelCreate(kind=ctype.kind, name=name.strip(), options=options, enabled=enabled),
+            actor=actor,
+        )
+
+
+@router.post("/channels", response_class=HTMLResponse)
+async def add_channel(
+    request: Request,
+    kind: str = Form(..., max_length=40),
+    name: str = Form(..., max_length=100),
+    enabled: str = Form("no", pattern="^(yes|no)$"),
+    caller: Caller = Depends(page_requires("channels.write")),
+) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        await run_in_threadpool(_add_channel, kind, name, enabled == "yes", form, caller.actor)
+    except (RapportError, ValidationError) as exc:
+        message = str(exc)
+        return await run_in_threadpool(
+            lambda: _channels_page(request, caller, error=message, status_code=422)
+        )
+    return RedirectResponse("/admin/channels", status_code=303)
+
+
+@router.post("/channels/{name}/enabled", response_class=HTMLResponse)
+def set_channel_enabled(
+    request: Request,
+    name: str = Path(..., min_length=1, max_length=100),
+    enabled: str = Form(..., pattern="^(yes|no)$"),
+    caller: Caller = Depends(page_requires("channels.write")),
+) -> Response:
+    try:
+        with session_scope(write=True) as session:
+            channel_service.do_set_enabled(session, name, enabled == "yes", actor=caller.actor)
+    except RapportError as exc:
+        return _channels_page(request, caller, error=str(exc), status_code=422)
+    return RedirectResponse("/admin/channels", status_code=303)
+
+
+@router.post("/channels/{name}/remove", response_class=HTMLResponse)
+def remove_channel(
+    request: Request,
+    name: str = Path(..., min_length=1, max_length=100),
+    caller: Caller = Depends(page_requires("channels.write")),
+) -> Response:
+    try:
+        with session_scope(write=True) as session:
+            channel_service.do_remove_channel(session, name, actor=caller.actor)
+    except RapportError as exc:
+        return _channels_page(request, caller, error=str(exc), status_code=422)
+    return RedirectResponse("/admin/channels", status_code=303)
+
+
+@router.post("/channels/{name}/poll", response_class=HTMLResponse)
+def poll_channel(
+    request: Request,
+    name: str = Path(..., min_length=1, max_length=100),
+    caller: Caller = Depends(page_requires("channels.poll")),
+) -> Response:
+    try:
+        result = channel_service.do_poll_channel(name, force=True)
+    except RapportError as exc:
+        return _channels_page(request, caller, error=str(exc), status_code=422)
+    with session_scope(write=True) as session:
+        do_record(
+            session,
+            caller.actor,
+            "channels.poll",
+            subject_type="channel",
+            subject_id=name,
+            details=result.contract(),
+        )
+    if result.error:
+        return _channels_page(request, caller, error=f"{name}: {result.error}")
+    return _channels_page(
+        request,
+        caller,
+        notice=f"{name}: fetched {result.fetched}, inserted {result.inserted}, "
+        f"{result.duplicates} already there, {result.quarantined} quarantined",
     )
 
 
