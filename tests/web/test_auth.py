@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
 from rapport.audit.service import list_events
-from rapport.auth.service import MAX_FAILURES_PER_ACCOUNT
+from rapport.auth.service import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_CLIENT
 from rapport.settings import get_settings
 from rapport.storage.engine import session_scope
 from rapport.users.schemas import UserUpdate
@@ -125,6 +125,15 @@ def test_logins_are_rate_limited_per_account(
         _, failed = list_events(session, action="auth.login_failed")
         _, throttled = list_events(session, action="auth.login_throttled")
     assert failed == MAX_FAILURES_PER_ACCOUNT and throttled == 2
+
+
+def test_logins_are_rate_limited_per_client_address(
+    client: TestClient, accounts: dict[str, Account]
+) -> None:
+    for n in range(MAX_FAILURES_PER_CLIENT):
+        assert token_for(client, f"guess{n}@example.com", "guess")[0] == 401
+    admin = accounts["admin"]
+    assert token_for(client, admin.email, admin.password)[0] == 429
 
 
 def login(client: TestClient, account: Account, next_path: str = "/inbox") -> str:
