@@ -105,23 +105,26 @@ def messages_by_authors(session: Session, identity_ids: Sequence[int]) -> list[M
 
 
 def latest_messages_by_authors(
-    session: Session, identity_ids: Sequence[int], *, limit: int = 200
+    session: Session, identity_ids: Sequence[int], *, limit: int = 200, count_up_to: int = 10_000
 ) -> tuple[list[MessagePublic], int]:
     """The latest ``limit`` messages written by these identities, newest
-    first, and how many they wrote in all."""
+    first, and how many they wrote in all — counted up to ``count_up_to``
+    (a prolific author's page must not count a million rows)."""
     if not identity_ids:
         return [], 0
     ids = list(identity_ids)
+    # Ordered by time alone, so the (author, created_at) index serves it.
     latest = (
         select(Message.id)
         .where(Message.author_identity_id.in_(ids))
-        .order_by(Message.created_at.desc(), Message.id.desc())
+        .order_by(Message.created_at.desc())
         .limit(limit)
     )
     chosen = list(session.execute(latest).scalars())
-    total = session.execute(
-        select(func.count()).select_from(Message).where(Message.author_identity_id.in_(ids))
-    ).scalar_one()
+    capped = (
+        select(Message.id).where(Message.author_identity_id.in_(ids)).limit(count_up_to).subquery()
+    )
+    total = session.execute(select(func.count()).select_from(capped)).scalar_one()
     messages = _messages(session, [Message.id.in_(chosen)]) if chosen else []
     return list(reversed(messages)), int(total)
 
@@ -253,7 +256,9 @@ def list_threads(
         .limit(limit)
         .offset(offset)
     )
-    count = select(func.count()).select_from(Thread).join(Channel, Channel.id == Thread.channel_id)
+    count = select(func.count()).select_from(Thread)
+    if channel:
+        count = count.join(Channel, Channel.id == Thread.channel_id)
     rows = session.execute(query).all()
     total = int(session.execute(count.where(*where)).scalar_one())
     ids = [t.id for t, _ in rows]

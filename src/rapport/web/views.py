@@ -28,6 +28,7 @@ from rapport.preferences.schemas import ChannelConsent, CustomerRequestPublic
 from rapport.relationships import queries as relationships
 
 PERSON_MESSAGES = 200
+MESSAGE_COUNT_CAP = 10_000
 
 
 class InboxItem(BaseModel):
@@ -81,7 +82,9 @@ class PersonOverview(BaseModel):
     health: HealthView | None
     #: Their latest messages, newest first (at most PERSON_MESSAGES).
     messages: list[MessageView]
+    #: How many messages they wrote, counted up to MESSAGE_COUNT_CAP.
     message_total: int
+    message_total_capped: bool
     requests: list[CustomerRequestPublic]
 
 
@@ -139,7 +142,7 @@ def thread_detail(session: Session, thread_id: int) -> ThreadDetail:
 def person_overview(session: Session, person_id: int) -> PersonOverview:
     identities = person_identities(session, person_id)
     latest, total = conversations.latest_messages_by_authors(
-        session, [i.id for i in identities], limit=PERSON_MESSAGES
+        session, [i.id for i in identities], limit=PERSON_MESSAGES, count_up_to=MESSAGE_COUNT_CAP
     )
     consent = [
         ChannelConsent(channel=name, allowed=d.allowed, reason=d.reason)
@@ -157,5 +160,6 @@ def person_overview(session: Session, person_id: int) -> PersonOverview:
         else None,
         messages=_with_people_and_analysis(session, latest),
         message_total=total,
+        message_total_capped=total >= MESSAGE_COUNT_CAP,
         requests=requests_for(session, person_id),
     )
