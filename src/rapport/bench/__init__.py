@@ -39,9 +39,10 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import channels, ingest, web
+    from rapport.bench import channels, ingest, network, web
 
     register("ingest", ingest.run)
     register("channels", channels.run)
+    register("network", network.run)
     register("web", web.run)
     return dict(_registry)

@@ -7,7 +7,19 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from rapport.cli import bench, channels, conversations, db, demo, reports, schedule, serve, users
+from rapport.cli import (
+    bench,
+    channels,
+    conversations,
+    db,
+    demo,
+    knowledge,
+    network,
+    reports,
+    schedule,
+    serve,
+    users,
+)
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
 from rapport.settings import SettingsError
@@ -51,6 +63,8 @@ app.add_typer(demo.app, name="demo")
 app.command("bench")(bench.bench)
 app.add_typer(users.app, name="users")
 app.command("audit")(users.audit)
+app.add_typer(network.app, name="network")
+app.add_typer(knowledge.app, name="kb")
 app.add_typer(channels.app, name="channels")
 app.add_typer(schedule.app, name="schedule")
 

@@ -20,7 +20,6 @@ from rapport.conversations.models import (
 )
 from rapport.conversations.schemas import (
     ChannelSummary,
-    IdentityPublic,
     MessagePreview,
     MessagePublic,
     QuarantinedRowPublic,
@@ -139,29 +138,6 @@ def count_messages(session: Session) -> int:
 
 
 PREVIEW_CHARS = 280
-
-
-def identities_by_ids(session: Session, identity_ids: Sequence[int]) -> list[IdentityPublic]:
-    """These identities with their channel, in id order (unknown ids are absent)."""
-    if not identity_ids:
-        return []
-    rows = session.execute(
-        select(Identity, Channel.name, Account.id)
-        .join(Channel, Channel.id == Identity.channel_id)
-        .outerjoin(Account, Account.identity_id == Identity.id)
-        .where(Identity.id.in_(list(identity_ids)))
-        .order_by(Identity.id)
-    )
-    return [
-        IdentityPublic(
-            id=i.id,
-            channel=channel,
-            handle=i.handle,
-            display_name=i.display_name,
-            is_account=account_id is not None,
-        )
-        for i, channel, account_id in rows
-    ]
 
 
 def channel_names(session: Session) -> list[str]:

@@ -58,6 +58,8 @@ class ChannelPublic(BaseModel):
 class IdentityPublic(BaseModel):
     """One handle on one channel, written `CHANNEL:HANDLE`."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     channel: str
     handle: str

@@ -16,11 +16,8 @@ from rapport.relationships.queries import consent_decision, identity_ids_of
 
 def person_identities(session: Session, person_id: int) -> list[IdentityPublic]:
     """The person's identities (not our own accounts); `PersonNotFound` if none."""
-    identities = [
-        i
-        for i in identities_by_ids(session, identity_ids_of(session, person_id))
-        if not i.is_account
-    ]
+    found = identities_by_ids(session, identity_ids_of(session, person_id))
+    identities = [found[i] for i in sorted(found) if not found[i].is_account]
     if not identities:
         raise PersonNotFound(f"person {person_id} not found")
     return identities

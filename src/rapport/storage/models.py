@@ -17,6 +17,8 @@ MODEL_MODULES = (
     "rapport.users.models",
     "rapport.auth.models",
     "rapport.preferences.models",
+    "rapport.network.models",
+    "rapport.knowledge.models",
     "rapport.channels.models",
     "rapport.scheduling.models",
 )

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import rapport
 from rapport.errors import NotFoundError, RapportError
 from rapport.preferences.errors import LinkInvalid
+from rapport.web import network as network_api
 from rapport.web import webhooks
 from rapport.web.api import audit as audit_api
 from rapport.web.api import auth as auth_api
@@ -55,6 +56,7 @@ API_ROUTERS = [
     requests_api.router,
     channels_api.router,
     webhooks.router,
+    network_api.router,
 ]
 PAGE_ROUTERS = [
     home_pages.router,
