@@ -28,6 +28,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     #: Add, remove, enable, disable live connectors (credentials): admins.
     "channels.write": ADMINS,
     "quarantine.read": MANAGERS,
+    "network.read": EVERYONE,
+    "knowledge.read": EVERYONE,
+    #: Approve or reject harvested answers (agents write knowledge).
+    "knowledge.write": WORKERS,
     "users.read": ADMINS,
     "users.write": ADMINS,
     "audit.read": ADMINS,

@@ -25,12 +25,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import rapport
 from rapport.errors import NotFoundError, RapportError
 from rapport.preferences.errors import LinkInvalid
-from rapport.web import network as network_api
 from rapport.web import webhooks
 from rapport.web.api import audit as audit_api
 from rapport.web.api import auth as auth_api
 from rapport.web.api import channels as channels_api
 from rapport.web.api import conversations as conversations_api
+from rapport.web.api import network as network_api
 from rapport.web.api import people as people_api
 from rapport.web.api import reports as reports_api
 from rapport.web.api import requests as requests_api
@@ -41,6 +41,7 @@ from rapport.web.pages import auth as auth_pages
 from rapport.web.pages import dashboards as dashboard_pages
 from rapport.web.pages import home as home_pages
 from rapport.web.pages import inbox as inbox_pages
+from rapport.web.pages import network as network_pages
 from rapport.web.pages import people as people_pages
 from rapport.web.pages import preferences as preference_pages
 from rapport.web.security import LoginRequired, login_redirect_target
@@ -65,6 +66,7 @@ PAGE_ROUTERS = [
     people_pages.router,
     dashboard_pages.router,
     admin_pages.router,
+    network_pages.router,
     preference_pages.router,
 ]
 

@@ -18,6 +18,8 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Inbox", "/inbox", "conversations.read"),
     NavItem("Dashboards", "/dashboards", "reports.read"),
+    NavItem("Network", "/network", "network.read"),
+    NavItem("Knowledge", "/knowledge", "knowledge.read"),
     NavItem("Users", "/admin/users", "users.read", "admin"),
     NavItem("Channels", "/admin/channels", "channels.read", "admin"),
     NavItem("Customer requests", "/admin/requests", "requests.read", "admin"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from rapport.conversations.queries import channel_names
+from rapport.conversations.errors import MessageNotFound
+from rapport.conversations.queries import channel_names, messages_by_ids
 from rapport.web import views
 from rapport.web.deps import db_session
 from rapport.web.security import Caller, page_requires
@@ -37,6 +38,19 @@ def inbox_page(
         "_inbox_list.html" if request.headers.get("HX-Target") == "inbox-list" else ("inbox.html")
     )
     return render(request, template, context, caller=caller)
+
+
+@router.get("/messages/{message_id}")
+def message_page(
+    message_id: int = Path(..., ge=1, le=2**62),
+    session: Session = Depends(db_session),
+    caller: Caller = Depends(page_requires("conversations.read")),
+) -> RedirectResponse:
+    """A message, shown in its thread."""
+    found = messages_by_ids(session, [message_id])
+    if not found:
+        raise MessageNotFound(f"message {message_id} not found")
+    return RedirectResponse(f"/threads/{found[0].thread_id}#m{message_id}", status_code=303)
 
 
 @router.get("/threads/{thread_id}", response_class=HTMLResponse)

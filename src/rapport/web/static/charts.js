@@ -100,13 +100,23 @@
       .catch(function (err) { note.textContent = "Sentiment could not be loaded: " + err.message; });
   }
 
+  function influencers(data) {
+    var d = data.influencers;
+    draw("chart-influencers", {
+      type: "bar",
+      data: { labels: d.labels, datasets: [{ label: "influence", data: d.scores, backgroundColor: palette[3] }] },
+      options: base({ indexAxis: "y", scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false } } } })
+    });
+  }
+
   function start() {
     var holder = document.getElementById("chart-data");
     if (!holder || typeof Chart === "undefined") { return; }
     var data = JSON.parse(holder.textContent);
-    volume(data);
-    response(data);
-    talk(data);
+    if (data.volume) { volume(data); }
+    if (data.response) { response(data); }
+    if (data.talk_listen) { talk(data); }
+    if (data.influencers) { influencers(data); }
     sentiment();
   }
 
