@@ -156,7 +156,7 @@ def test_admin_adds_and_removes_a_live_channel_managers_watch_it(
     assert channel["live"] and channel["secrets"] == ["secret"]
     assert secret not in created.text
     assert channel["webhook_path"] == "/api/v1/channels/partners/webhook"
-    kinds = client.get("/api/v1/channels/kinds", headers=manager).json()["kinds"]
+    kinds = client.get("/api/v1/channel-kinds", headers=manager).json()["kinds"]
     assert {"rss", "webhook", "mastodon"} <= {k["kind"] for k in kinds}
     bad = client.post(
         "/api/v1/channels",

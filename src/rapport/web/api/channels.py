@@ -20,7 +20,7 @@ from rapport.web.api import AUTH_ERRORS, NOT_FOUND
 from rapport.web.deps import db_session
 from rapport.web.security import Caller, requires
 
-router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=AUTH_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["channels"], responses=AUTH_ERRORS)
 ChannelName = Path(..., min_length=1, max_length=100)
 
 
@@ -37,14 +37,18 @@ class ChannelUpdate(BaseModel):
     enabled: bool
 
 
-@router.get("", response_model=ChannelList, dependencies=[Depends(requires("channels.read"))])
+@router.get(
+    "/channels", response_model=ChannelList, dependencies=[Depends(requires("channels.read"))]
+)
 def list_channels(session: Session = Depends(db_session)) -> ChannelList:
     """Every channel: live connectors with their health, and imported history."""
     return ChannelList(channels=queries.list_channels(session))
 
 
 @router.get(
-    "/kinds", response_model=ConnectorKinds, dependencies=[Depends(requires("channels.read"))]
+    "/channel-kinds",
+    response_model=ConnectorKinds,
+    dependencies=[Depends(requires("channels.read"))],
 )
 def connector_kinds() -> ConnectorKinds:
     """The connector types and their options."""
@@ -52,7 +56,7 @@ def connector_kinds() -> ConnectorKinds:
 
 
 @router.get(
-    "/{name}",
+    "/channels/{name}",
     response_model=ChannelPublic,
     responses=NOT_FOUND,
     dependencies=[Depends(requires("channels.read"))],
@@ -62,7 +66,7 @@ def get_channel(name: str = ChannelName, session: Session = Depends(db_session))
     return queries.get_channel(session, name)
 
 
-@router.post("", response_model=ChannelPublic, status_code=201)
+@router.post("/channels", response_model=ChannelPublic, status_code=201)
 def add_channel(
     data: ChannelCreate, caller: Caller = Depends(requires("channels.write"))
 ) -> ChannelPublic:
@@ -71,7 +75,7 @@ def add_channel(
         return service.do_add_channel(session, data, actor=caller.actor)
 
 
-@router.patch("/{name}", response_model=ChannelPublic, responses=NOT_FOUND)
+@router.patch("/channels/{name}", response_model=ChannelPublic, responses=NOT_FOUND)
 def update_channel(
     data: ChannelUpdate,
     name: str = ChannelName,
@@ -83,7 +87,7 @@ def update_channel(
         return queries.get_channel(session, name)
 
 
-@router.delete("/{name}", status_code=204, responses=NOT_FOUND)
+@router.delete("/channels/{name}", status_code=204, responses=NOT_FOUND)
 def remove_channel(
     name: str = ChannelName, caller: Caller = Depends(requires("channels.write"))
 ) -> Response:
@@ -93,7 +97,7 @@ def remove_channel(
     return Response(status_code=204)
 
 
-@router.post("/{name}/poll", response_model=PollResult, responses=NOT_FOUND)
+@router.post("/channels/{name}/poll", response_model=PollResult, responses=NOT_FOUND)
 def poll_channel(
     name: str = ChannelName, caller: Caller = Depends(requires("channels.poll"))
 ) -> PollResult:

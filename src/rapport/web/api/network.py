@@ -77,7 +77,7 @@ def get_kb_search(
 def get_kb_entries(
     status: str | None = Query(None),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     session: Session = Depends(_session),
 ) -> dict[str, Any]:
     entries, counts = list_entries(session, status=status, limit=limit, offset=offset)
