@@ -28,7 +28,7 @@ from tests.conftest import BACKEND, _pg_admin, _pg_dsn, _sa_url
 from tests.web.conftest import Account, load_sample, make_accounts
 
 #: Generated requests per operation (bounded: the suite must stay fast).
-EXAMPLES = 25
+EXAMPLES = 15
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 
