@@ -15,6 +15,7 @@ from rapport.cli import (
     demo,
     knowledge,
     network,
+    people,
     reports,
     schedule,
     serve,
@@ -67,6 +68,10 @@ app.add_typer(network.app, name="network")
 app.add_typer(knowledge.app, name="kb")
 app.add_typer(channels.app, name="channels")
 app.add_typer(schedule.app, name="schedule")
+people.app.add_typer(people.role_app, name="role")
+app.add_typer(people.app, name="people")
+app.add_typer(people.consent_app, name="consent")
+app.add_typer(people.sales_app, name="sales")
 
 
 def main() -> None:

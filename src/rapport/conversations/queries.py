@@ -490,3 +490,15 @@ def list_threads(
         position = {tid: n for n, tid in enumerate(thread_ids)}
         out.sort(key=lambda t: position.get(t.id, len(position)))
     return out, total
+
+
+def raw_payloads(session: Session, message_ids: Sequence[int]) -> dict[int, str]:
+    """The raw payload of each message as received (for exports)."""
+    from rapport.storage.bulk import in_values
+
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(Message.id, Message.raw).where(in_values(session, Message.id, list(message_ids)))
+    )
+    return {int(i): raw for i, raw in rows}
