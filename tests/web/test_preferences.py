@@ -11,11 +11,13 @@ from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
 from rapport.audit.service import list_events
+from rapport.errors import NotFoundError
 from rapport.preferences import service
-from rapport.preferences.errors import LinkInvalid, PersonNotFound, RequestNotFound
+from rapport.preferences.errors import LinkInvalid, RequestNotFound
 from rapport.preferences.links import read_link, sign_link
 from rapport.preferences.queries import list_requests, preference_view
 from rapport.preferences.schemas import CustomerRequestUpdate
+from rapport.relationships.queries import consent_decision, preferences_of
 from rapport.storage.engine import session_scope
 from tests.web.conftest import Account
 
@@ -77,37 +79,49 @@ def test_customer_changes_consent_and_channel_and_asks_for_export_and_erasure(
     with session_scope() as session:
         view = preference_view(session, person)
         requests, total = list_requests(session, status="open")
+        done, _ = list_requests(session, status="done")
         events, _ = list_events(session, actor=f"customer:{person}")
-    assert total == 4
-    assert sorted(r.kind for r in requests) == ["consent", "erasure", "export", "preferred_channel"]
-    assert [c.pending for c in view.channels] == [False]
-    assert view.pending_preferred_channel == "twitter"
-    assert [e.action for e in events].count("preferences.consent") == 3
-    assert {e.action for e in events} >= {"preferences.export", "preferences.erasure"}
+        # Consent and the preferred channel are applied to the person at once.
+        decision = consent_decision(session, person, "twitter")
+        preferred = preferences_of(session, person).preferred_channel
+    assert not decision.allowed and preferred == "twitter"
+    assert sorted(r.kind for r in requests) == ["erasure", "export"] and total == 2
+    assert sorted(r.kind for r in done) == ["consent"] * 3 + ["preferred_channel"]
+    assert [(c.channel, c.allowed) for c in view.channels] == [("twitter", False)]
+    assert view.preferred_channel == "twitter"
+    actions = [e.action for e in events]
+    assert actions.count("preferences.consent") == 3 and actions.count("consent.set") == 3
+    assert {"preferences.export", "preferences.erasure", "consent.preferences"} <= set(actions)
     assert all(e.subject_id == str(person) for e in events)
 
     shown = client.get(f"{path}?done=erasure")
     assert "your request to erase your data is recorded" in shown.text
-    assert "being applied" in shown.text
 
-    # The admin sees them and closes them; a rejection needs a reason.
+    # The admin sees the open ones; a rejection needs a reason.
     admin = accounts["admin"].headers
     listed = client.get("/api/v1/requests?status=open", headers=admin).json()
-    assert listed["total"] == 4
+    assert listed["total"] == 2
+    export = next(r for r in listed["items"] if r["kind"] == "export")
     erasure = next(r for r in listed["items"] if r["kind"] == "erasure")
     refused = client.patch(
         f"/api/v1/requests/{erasure['id']}", json={"status": "rejected"}, headers=admin
     )
     assert refused.status_code == 422 and "needs a note" in refused.json()["detail"]
-    closed = client.patch(
-        f"/api/v1/requests/{erasure['id']}", json={"status": "done"}, headers=admin
-    )
-    assert closed.status_code == 200 and closed.json()["handled_by"] == accounts["admin"].email
-    again = client.patch(
-        f"/api/v1/requests/{erasure['id']}", json={"status": "done"}, headers=admin
-    )
+    # The export is carried out and handed over; the erasure erases.
+    exported = client.post(f"/api/v1/requests/{export['id']}/fulfil", headers=admin)
+    assert exported.status_code == 200, exported.text
+    body = exported.json()
+    assert body["request"]["status"] == "done"
+    assert body["request"]["handled_by"] == accounts["admin"].email
+    assert str(person) in str(body["export"])
+    erased = client.post(f"/api/v1/requests/{erasure['id']}/fulfil", headers=admin)
+    assert erased.status_code == 200 and erased.json()["export"] is None
+    again = client.post(f"/api/v1/requests/{erasure['id']}/fulfil", headers=admin)
     assert again.status_code == 422 and "already done" in again.json()["detail"]
-    assert client.get("/api/v1/requests?status=open", headers=admin).json()["total"] == 3
+    assert client.get("/api/v1/requests?status=open", headers=admin).json()["total"] == 0
+    # The person is gone: their link opens nothing any more.
+    gone = client.get(path, headers={"Accept": "text/html"})
+    assert gone.status_code == 422 and "was erased" in gone.text
 
 
 def test_forged_damaged_and_expired_links_are_refused(
@@ -133,9 +147,9 @@ def test_forged_damaged_and_expired_links_are_refused(
 
 
 def test_service_refuses_unknown_people_and_bad_closures(db, conversations, accounts) -> None:
-    with session_scope(write=True) as session, pytest.raises(PersonNotFound):
+    with session_scope(write=True) as session, pytest.raises(NotFoundError):
         service.do_issue_link(session, 999_999, actor="test")
-    with session_scope(write=True) as session, pytest.raises(PersonNotFound):
+    with session_scope(write=True) as session, pytest.raises(NotFoundError):
         service.do_request_export(session, 999_999)
     with session_scope(write=True) as session, pytest.raises(RequestNotFound):
         service.do_close_request(

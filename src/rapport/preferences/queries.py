@@ -11,11 +11,18 @@ from rapport.conversations.schemas import IdentityPublic
 from rapport.preferences.errors import PersonNotFound
 from rapport.preferences.models import CustomerRequest
 from rapport.preferences.schemas import ChannelConsent, CustomerRequestPublic, PreferenceView
-from rapport.relationships.queries import consent_decision, identity_ids_of
+from rapport.relationships.queries import (
+    consent_decision,
+    get_person,
+    identity_ids_of,
+    preferences_of,
+)
 
 
 def person_identities(session: Session, person_id: int) -> list[IdentityPublic]:
-    """The person's identities (not our own accounts); `PersonNotFound` if none."""
+    """The person's identities (not our own accounts); `PersonNotFound` if
+    none, or if the person was erased or merged into another."""
+    get_person(session, person_id)
     found = identities_by_ids(session, identity_ids_of(session, person_id))
     identities = [found[i] for i in sorted(found) if not found[i].is_account]
     if not identities:
@@ -81,7 +88,7 @@ def preference_view(session: Session, person_id: int) -> PreferenceView:
         person_id=person_id,
         identities=identities,
         channels=channels,
-        preferred_channel=None,
+        preferred_channel=preferences_of(session, person_id).preferred_channel,
         pending_preferred_channel=pending_channel,
         requests=requests_for(session, person_id),
     )

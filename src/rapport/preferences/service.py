@@ -1,10 +1,12 @@
 """The preferences service: issuing a person's signed link and recording
 what the customer asks for on their page (every write audited).
 
-Consent and the preferred channel are stored by the relationships domain;
-until its service takes them, a customer's change is kept here as an open
-request (kind ``consent`` / ``preferred_channel``) that an admin sees and
-applies, so nothing the customer said is lost.
+Consent and the preferred channel are stored by the relationships domain:
+a customer's change is applied there at once (`do_set_consent`,
+`do_set_preferences`, audited with the customer as actor) and kept here as a
+done request, so the customer's page shows what they asked and when. Export
+and erasure requests stay open until an admin carries them out
+(`do_fulfil_request`, which calls the relationships service).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rapport.preferences.schemas import (
     CustomerRequestUpdate,
     PreferenceLink,
 )
+from rapport.relationships import service as relationships
 from rapport.storage.base import utcnow
 
 
@@ -80,20 +83,42 @@ def _channel_of(session: Session, person_id: int, channel: str) -> str:
     return channel
 
 
+def _applied(session: Session, request: CustomerRequestPublic) -> CustomerRequestPublic:
+    row = session.get(CustomerRequest, request.id)
+    assert row is not None
+    row.status = "done"
+    row.handled_at = utcnow()
+    row.handled_by = customer_actor(request.person_id)
+    row.note = "applied at once"
+    session.flush()
+    return CustomerRequestPublic.model_validate(row)
+
+
 def do_change_consent(
     session: Session, person_id: int, channel: str, *, allow: bool
 ) -> CustomerRequestPublic:
-    """The customer allows or refuses messages on one of their channels."""
+    """The customer allows or refuses messages on one of their channels:
+    recorded, and applied to their consent at once."""
     channel = _channel_of(session, person_id, channel)
-    return _ask(session, person_id, "consent", {"channel": channel, "allow": allow}, same="channel")
+    request = _ask(
+        session, person_id, "consent", {"channel": channel, "allow": allow}, same="channel"
+    )
+    relationships.do_set_consent(
+        session, person_id, channel, allow, actor=customer_actor(person_id), source="customer"
+    )
+    return _applied(session, request)
 
 
 def do_set_preferred_channel(
     session: Session, person_id: int, channel: str
 ) -> CustomerRequestPublic:
-    """The customer names the channel they want answers on."""
+    """The customer names the channel they want answers on (applied at once)."""
     channel = _channel_of(session, person_id, channel)
-    return _ask(session, person_id, "preferred_channel", {"channel": channel}, same=None)
+    request = _ask(session, person_id, "preferred_channel", {"channel": channel}, same=None)
+    relationships.do_set_preferences(
+        session, person_id, actor=customer_actor(person_id), preferred_channel=channel
+    )
+    return _applied(session, request)
 
 
 def do_request_export(session: Session, person_id: int) -> CustomerRequestPublic:
@@ -106,6 +131,33 @@ def do_request_erasure(session: Session, person_id: int) -> CustomerRequestPubli
     """The customer asks for their data to be erased."""
     person_identities(session, person_id)
     return _ask(session, person_id, "erasure", {}, same=None)
+
+
+def do_fulfil_request(
+    session: Session, request_id: int, *, actor: str
+) -> tuple[CustomerRequestPublic, dict[str, Any] | None]:
+    """Carry out an open export or erasure request with the relationships
+    service and close it; an export also returns the document to hand over.
+    (After an erasure, the caller runs `rapport.storage.vacuum.do_vacuum`
+    once the transaction is committed.)"""
+    row = session.get(CustomerRequest, request_id)
+    if row is None:
+        raise RequestNotFound(f"customer request {request_id} not found")
+    if row.status != "open":
+        raise PreferenceError(f"customer request {request_id} is already {row.status}")
+    document: dict[str, Any] | None = None
+    if row.kind == "export":
+        document = relationships.do_export_person(session, row.person_id, actor=actor)
+        note = "export prepared"
+    elif row.kind == "erasure":
+        summary = relationships.do_erase_person(session, row.person_id, actor=actor)
+        note = f"erased: {summary.messages_redacted} messages redacted"
+    else:
+        raise PreferenceError(f"a {row.kind} request is applied when made; nothing to carry out")
+    closed = do_close_request(
+        session, request_id, CustomerRequestUpdate(status="done", note=note), actor=actor
+    )
+    return closed, document
 
 
 def do_close_request(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, get_origin
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -19,8 +20,9 @@ from rapport.conversations.queries import list_channels, list_quarantine
 from rapport.errors import RapportError
 from rapport.preferences.queries import list_requests
 from rapport.preferences.schemas import CustomerRequestUpdate
-from rapport.preferences.service import do_close_request
+from rapport.preferences.service import do_close_request, do_fulfil_request
 from rapport.storage.engine import session_scope
+from rapport.storage.vacuum import do_vacuum
 from rapport.users import service as users
 from rapport.users.models import ROLES
 from rapport.users.schemas import UserCreate, UserUpdate
@@ -296,6 +298,39 @@ def requests_page(
         {"rows": rows, "total": total, "status": status or "all", "error": None},
         caller=caller,
     )
+
+
+@router.post("/requests/{request_id}/fulfil", response_class=HTMLResponse)
+def fulfil_request(
+    request: Request,
+    request_id: int = Path(..., ge=1, le=2**62),
+    caller: Caller = Depends(page_requires("requests.write")),
+) -> Response:
+    """Carry out an export (downloaded as JSON) or an erasure."""
+    try:
+        with session_scope(write=True) as session:
+            closed, document = do_fulfil_request(session, request_id, actor=caller.actor)
+    except RapportError as exc:
+        with session_scope() as session:
+            rows, total = list_requests(session, status="open", limit=PAGE)
+        return render(
+            request,
+            "admin/requests.html",
+            {"rows": rows, "total": total, "status": "open", "error": str(exc)},
+            caller=caller,
+            status_code=422,
+        )
+    if closed.kind == "erasure":
+        do_vacuum()
+    if document is not None:
+        return Response(
+            json.dumps(document, default=str, ensure_ascii=False, indent=2),
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="person-{closed.person_id}.json"'
+            },
+        )
+    return RedirectResponse("/admin/requests?status=done", status_code=303)
 
 
 @router.post("/requests/{request_id}", response_class=HTMLResponse)
