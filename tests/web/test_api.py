@@ -186,13 +186,26 @@ def test_person_overview_and_preference_link(
 ) -> None:
     item = client.get("/api/v1/threads?limit=5", headers=accounts["agent"].headers).json()
     person_id = next(i["customer_person_id"] for i in item["items"] if i["customer_person_id"])
-    person = client.get(f"/api/v1/people/{person_id}", headers=accounts["analyst"].headers).json()
-    assert person["identities"] and all(not i["is_account"] for i in person["identities"])
+    body = client.get(f"/api/v1/people/{person_id}", headers=accounts["analyst"].headers).json()
+    person = body["person"]
+    assert person["id"] == person_id and person["identities"]
     handles = {i["handle"] for i in person["identities"]}
-    assert person["messages"] and all(m["author"] in handles for m in person["messages"])
-    assert person["message_total"] >= len(person["messages"])
-    assert [c["channel"] for c in person["consent"]] == ["twitter"]
+    refs = {i["ref"] for i in person["identities"]}
+    messages = [e for e in person["timeline"] if e["kind"] == "message"]
+    assert messages and all(e["author"] in refs for e in messages)
+    assert {d["channel"] for d in person["consent"]["decisions"]} == {"twitter"}
+    assert body["requests"] == []
     assert client.get("/api/v1/people/999999", headers=accounts["agent"].headers).status_code == 404
+    found = client.get(
+        "/api/v1/people", params={"q": sorted(handles)[0]}, headers=accounts["agent"].headers
+    ).json()
+    assert person_id in [p["id"] for p in found["people"]]
+    page = client.get(
+        "/people",
+        params={"q": sorted(handles)[0]},
+        headers={**accounts["agent"].headers, "Accept": "text/html"},
+    )
+    assert page.status_code == 200 and f'href="/people/{person_id}"' in page.text
 
     link = client.post(
         f"/api/v1/people/{person_id}/preference-link", headers=accounts["agent"].headers

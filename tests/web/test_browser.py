@@ -105,7 +105,7 @@ def test_agent_works_the_inbox_thread_person_and_dashboards(
     page.keyboard.press("j")
     page.keyboard.press("p")
     expect(page).to_have_url(base + person_href)
-    expect(page.locator("h1")).to_contain_text("Person")
+    expect(page.locator("h1")).to_contain_text("person ")
     expect(page.locator("text=Timeline")).to_be_visible()
 
     # Hand the customer their preference link (htmx fragment).

@@ -336,31 +336,6 @@ def channel_message_counts(session: Session) -> dict[str, int]:
 PREVIEW_CHARS = 280
 
 
-def latest_messages_by_authors(
-    session: Session, identity_ids: Sequence[int], *, limit: int = 200, count_up_to: int = 10_000
-) -> tuple[list[MessagePublic], int]:
-    """The latest ``limit`` messages written by these identities, newest
-    first, and how many they wrote in all — counted up to ``count_up_to``
-    (a prolific author's page must not count a million rows)."""
-    if not identity_ids:
-        return [], 0
-    ids = list(identity_ids)
-    # Ordered by time alone, so the (author, created_at) index serves it.
-    latest = (
-        select(Message.id)
-        .where(Message.author_identity_id.in_(ids))
-        .order_by(Message.created_at.desc())
-        .limit(limit)
-    )
-    chosen = list(session.execute(latest).scalars())
-    capped = (
-        select(Message.id).where(Message.author_identity_id.in_(ids)).limit(count_up_to).subquery()
-    )
-    total = session.execute(select(func.count()).select_from(capped)).scalar_one()
-    messages = _messages(session, [Message.id.in_(chosen)]) if chosen else []
-    return list(reversed(messages)), int(total)
-
-
 def channel_names(session: Session) -> list[str]:
     """Every channel's name, sorted (cheap: no counting)."""
     return list(session.execute(select(Channel.name).order_by(Channel.name)).scalars())

@@ -18,17 +18,16 @@ from sqlalchemy.orm import Session
 from rapport.analysis.queries import analyses_for
 from rapport.conversations import queries as conversations
 from rapport.conversations.schemas import (
-    IdentityPublic,
     MessagePublic,
     ThreadPublic,
     ThreadSummary,
 )
-from rapport.preferences.queries import person_identities, requests_for
-from rapport.preferences.schemas import ChannelConsent, CustomerRequestPublic
+from rapport.preferences.queries import requests_for
+from rapport.preferences.schemas import CustomerRequestPublic
 from rapport.relationships import queries as relationships
+from rapport.relationships.schemas import PersonDetail
 
-PERSON_MESSAGES = 200
-MESSAGE_COUNT_CAP = 10_000
+PERSON_TIMELINE = 200
 
 
 class InboxItem(BaseModel):
@@ -68,23 +67,12 @@ class ThreadDetail(BaseModel):
     customer_person_id: int | None
 
 
-class HealthView(BaseModel):
-    score: float
-    trend: float
-    explanation: str
-
-
 class PersonOverview(BaseModel):
-    id: int
-    identities: list[IdentityPublic]
-    consent: list[ChannelConsent]
-    roles: list[str]
-    health: HealthView | None
-    #: Their latest messages, newest first (at most PERSON_MESSAGES).
-    messages: list[MessageView]
-    #: How many messages they wrote, counted up to MESSAGE_COUNT_CAP.
-    message_total: int
-    message_total_capped: bool
+    """The person page: everything the relationships service shows
+    (identities, roles, health with factors, consent, sales, timeline) and
+    what the customer asked for on their preference page."""
+
+    person: PersonDetail
     requests: list[CustomerRequestPublic]
 
 
@@ -140,26 +128,5 @@ def thread_detail(session: Session, thread_id: int) -> ThreadDetail:
 
 
 def person_overview(session: Session, person_id: int) -> PersonOverview:
-    identities = person_identities(session, person_id)
-    latest, total = conversations.latest_messages_by_authors(
-        session, [i.id for i in identities], limit=PERSON_MESSAGES, count_up_to=MESSAGE_COUNT_CAP
-    )
-    consent = [
-        ChannelConsent(channel=name, allowed=d.allowed, reason=d.reason)
-        for name in sorted({i.channel for i in identities})
-        for d in [relationships.consent_decision(session, person_id, name)]
-    ]
-    health = relationships.health_for(session, [person_id]).get(person_id)
-    return PersonOverview(
-        id=person_id,
-        identities=identities,
-        consent=consent,
-        roles=sorted(relationships.roles_for(session, [person_id]).get(person_id, set())),
-        health=HealthView(score=health.score, trend=health.trend, explanation=health.explanation)
-        if health
-        else None,
-        messages=_with_people_and_analysis(session, latest),
-        message_total=total,
-        message_total_capped=total >= MESSAGE_COUNT_CAP,
-        requests=requests_for(session, person_id),
-    )
+    detail = relationships.show_person(session, person_id, timeline_limit=PERSON_TIMELINE)
+    return PersonOverview(person=detail, requests=requests_for(session, person_id))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from rapport.preferences.schemas import PreferenceLink
 from rapport.preferences.service import do_issue_link
+from rapport.relationships import queries as relationships
+from rapport.relationships.schemas import PersonList
 from rapport.storage.engine import session_scope
 from rapport.web import views
 from rapport.web.api import AUTH_ERRORS, NOT_FOUND
@@ -18,6 +20,18 @@ router = APIRouter(prefix="/api/v1/people", tags=["people"], responses=AUTH_ERRO
 PersonId = Path(..., ge=1, le=2**62)
 
 
+@router.get("", response_model=PersonList, dependencies=[Depends(requires("people.read"))])
+def list_people(
+    q: str | None = Query(None, max_length=200, description="handles, names, emails, phones"),
+    role: str | None = Query(None, max_length=40),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    session: Session = Depends(db_session),
+) -> PersonList:
+    """Active people, most recently seen first, filtered by role and text."""
+    return relationships.list_people(session, role=role, q=q, limit=limit, offset=offset)
+
+
 @router.get(
     "/{person_id}",
     response_model=views.PersonOverview,
@@ -27,7 +41,8 @@ PersonId = Path(..., ge=1, le=2**62)
 def get_person(
     person_id: int = PersonId, session: Session = Depends(db_session)
 ) -> views.PersonOverview:
-    """Identities, consent per channel, roles, health, latest messages, requests."""
+    """Identities, roles, health with its factors, consent, sales, timeline
+    (the relationships service's view) and the customer's requests."""
     return views.person_overview(session, person_id)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from rapport.preferences.service import do_issue_link
+from rapport.relationships import queries as relationships
+from rapport.relationships.models import ROLES as PERSON_ROLES
 from rapport.storage.engine import session_scope
 from rapport.web import views
 from rapport.web.deps import db_session
@@ -14,7 +16,35 @@ from rapport.web.security import Caller, page_requires
 from rapport.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+PAGE = 50
 PersonId = Path(..., ge=1, le=2**62)
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_page(
+    request: Request,
+    q: str = Query("", max_length=200),
+    role: str = Query("", max_length=40),
+    page: int = Query(1, ge=1, le=100_000),
+    session: Session = Depends(db_session),
+    caller: Caller = Depends(page_requires("people.read")),
+) -> HTMLResponse:
+    found = relationships.list_people(
+        session, q=q or None, role=role or None, limit=PAGE, offset=(page - 1) * PAGE
+    )
+    return render(
+        request,
+        "people.html",
+        {
+            "people": found,
+            "q": q,
+            "role": role,
+            "roles": PERSON_ROLES,
+            "page": page,
+            "pages": max((found.total + PAGE - 1) // PAGE, 1),
+        },
+        caller=caller,
+    )
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
