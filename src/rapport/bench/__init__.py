@@ -39,10 +39,11 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import channels, ingest, network, people
+    from rapport.bench import channels, ingest, network, people, web
 
     register("ingest", ingest.run)
     register("channels", channels.run)
     register("network", network.run)
     register("people", people.run)
+    register("web", web.run)
     return dict(_registry)
