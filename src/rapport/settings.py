@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     ingest_max_in_flight: int = Field(default=8, ge=1, le=1000)
     #: Distributed ingest: re-send unfinished chunks after this long without progress.
     ingest_stall_seconds: float = Field(default=600.0, gt=0)
+    #: Where `make web-assets` installed the UI's npm packages (default: build/web of the checkout).
+    web_assets_dir: Path | None = None
+    #: How long a login (browser session or API token) stays valid.
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    #: How long a customer's preference link stays valid.
+    preference_link_days: int = Field(default=30, ge=1, le=365)
     #: Fernet key(s) for channel credentials at rest, comma-separated (the first
     #: encrypts, every one decrypts: rotation). Unset: derived from `secret_key`.
     credentials_key: str | None = None

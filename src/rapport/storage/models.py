@@ -16,6 +16,8 @@ MODEL_MODULES = (
     "rapport.audit.models",
     "rapport.users.models",
     "rapport.workers.models",
+    "rapport.auth.models",
+    "rapport.preferences.models",
     "rapport.network.models",
     "rapport.knowledge.models",
     "rapport.channels.models",
