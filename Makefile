@@ -16,7 +16,7 @@ WEB_SRC := src/rapport/web/frontend
 WEB_BUILD := build/web
 WEB_STAMP := $(WEB_BUILD)/.installed
 
-.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration web-assets browser
+.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration web-assets browser reliability fuzz bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,10 +54,15 @@ run: install web-assets
 	@echo "open http://$(HOST):$(PORT)/login"
 	$(BIN)/rapport serve --host $(HOST) --port $(PORT)
 
-## services: make sure PostgreSQL (and the broker, for the distributed tests) are up
+## services: make sure PostgreSQL, RabbitMQ and Redis are up (the distributed and fault tests use them)
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; pg_isready -h 127.0.0.1 -p 5432
+	@command -v rabbitmq-server >/dev/null && command -v redis-server >/dev/null || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server redis-server)
+	@rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1 || rabbitmqctl -q start_app >/dev/null 2>&1 || rabbitmq-server -detached
+	@rabbitmqctl -q await_startup --timeout 90 >/dev/null 2>&1 || echo "warning: RabbitMQ is not up; the worker tests will start it"
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
 lint: install
 	$(BIN)/ruff check src tests
@@ -77,6 +82,20 @@ test: install services lint typecheck pytest-sqlite pytest-postgresql
 
 bench: install services web-assets
 	$(BIN)/rapport bench
+
+## bench-scale: the million-message suite (ingest + thread, SQLite in-process, PostgreSQL with 1 and 2 workers)
+bench-scale: install services
+	$(BIN)/rapport bench --scale --only scale --size 1000000
+
+## reliability: the fault suite (kill -9, broker restart, dropped connections, property tests), on both databases
+reliability: install services
+	RAPPORT_TEST_DB=sqlite $(BIN)/pytest -p no:cacheprovider -q tests/reliability
+	RAPPORT_TEST_DB=postgresql $(BIN)/pytest -p no:cacheprovider -q tests/reliability
+
+## fuzz: a longer, randomised run of the property tests and parser fuzzing
+fuzz: install
+	RAPPORT_PROPERTY_RANDOM=1 RAPPORT_PROPERTY_EXAMPLES=400 RAPPORT_FUZZ_EXAMPLES=20000 \
+		$(BIN)/pytest -p no:cacheprovider -q tests/reliability/test_fuzz.py tests/reliability/test_importer_properties.py
 
 ## lock: re-pin every dependency after changing pyproject.toml
 lock: | $(BIN)/python

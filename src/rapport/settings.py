@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_recycle_seconds: int = Field(default=1800, ge=1)
+    #: Prefix of every queue, exchange and control channel the workers use:
+    #: two deployments (or test runs) sharing one broker never see each other's work.
+    queue_prefix: str = Field(default="rapport", pattern=r"^[A-Za-z0-9_.-]{1,60}$")
+    #: Retries (exponential back-off, jitter) before a task goes to the dead letters.
+    task_max_retries: int = Field(default=8, ge=0, le=100)
+    #: Deliveries of one message before it is dead-lettered (a poison message
+    #: that kills its worker every time must not loop forever).
+    task_max_deliveries: int = Field(default=5, ge=1, le=100)
+    #: Distributed ingest: chunks queued at once per import (bounds broker memory).
+    ingest_max_in_flight: int = Field(default=8, ge=1, le=1000)
+    #: Distributed ingest: re-send unfinished chunks after this long without progress.
+    ingest_stall_seconds: float = Field(default=600.0, gt=0)
     #: Where `make web-assets` installed the UI's npm packages (default: build/web of the checkout).
     web_assets_dir: Path | None = None
     #: How long a login (browser session or API token) stays valid.

@@ -39,11 +39,12 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import channels, ingest, network, people, web
+    from rapport.bench import channels, ingest, network, people, scale, web
 
     register("ingest", ingest.run)
     register("channels", channels.run)
     register("network", network.run)
     register("people", people.run)
     register("web", web.run)
+    register("scale", scale.run)
     return dict(_registry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 
 import typer
@@ -49,6 +50,11 @@ def ingest(
         None, "--assume-tz", help="Zone of timestamps written without offset (UTC, +02:00...)."
     ),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=100_000),
+    distributed: bool = typer.Option(
+        False,
+        "--distributed",
+        help="Cut the input into chunks stored by the Celery workers (needs RAPPORT_BROKER_URL).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Import history. Re-running on the same file inserts nothing; bad rows go to quarantine."""
@@ -59,6 +65,31 @@ def ingest(
         except TimestampError as exc:
             raise IngestError(f"--assume-tz: {exc}") from None
     ensure_schema()
+    if distributed:
+        summary = _ingest_distributed(paths, fmt, channel, mapping, zone, batch_size)
+    else:
+        summary = _ingest_here(paths, fmt, channel, mapping, zone, batch_size)
+    if summary.quarantined:
+        warn(
+            f"{summary.quarantined} row(s) quarantined; see `rapport quarantine list` "
+            "for line numbers and reasons"
+        )
+    if json_out:
+        emit_json(summary.contract())
+    else:
+        table = Table("read", "inserted", "duplicates", "quarantined", title="ingest")
+        table.add_row(*(str(v) for v in summary.contract().values()))
+        stdout.print(table)
+
+
+def _ingest_here(
+    paths: list[Path],
+    fmt: str | None,
+    channel: str | None,
+    mapping: str | None,
+    zone: timezone | None,
+    batch_size: int | None,
+) -> service.IngestSummary:
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -86,17 +117,44 @@ def ingest(
             batch_size=batch_size,
             progress=progress_for,
         )
-    if summary.quarantined:
-        warn(
-            f"{summary.quarantined} row(s) quarantined; see `rapport quarantine list` "
-            "for line numbers and reasons"
+    return summary
+
+
+def _ingest_distributed(
+    paths: list[Path],
+    fmt: str | None,
+    channel: str | None,
+    mapping: str | None,
+    zone: timezone | None,
+    batch_size: int | None,
+) -> service.IngestSummary:
+    from rapport.workers.ingest import ChunkProgress, do_distributed_ingest
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} chunks stored"),
+        console=stderr,
+        transient=not stderr.is_terminal,
+    ) as bar:
+
+        def progress_for(path: Path) -> ChunkProgress:
+            task = bar.add_task(f"{path.name} (distributed)", total=None)
+
+            def advance(done: int, sent: int, finished: bool) -> None:
+                bar.update(task, completed=done, total=sent if finished else None)
+
+            return advance
+
+        return do_distributed_ingest(
+            paths,
+            fmt=fmt,
+            channel=channel,
+            mapping=mapping,
+            assume_tz=zone,
+            batch_size=batch_size,
+            progress=progress_for,
         )
-    if json_out:
-        emit_json(summary.contract())
-    else:
-        table = Table("read", "inserted", "duplicates", "quarantined", title="ingest")
-        table.add_row(*(str(v) for v in summary.contract().values()))
-        stdout.print(table)
 
 
 @quarantine_app.command("list")

@@ -20,6 +20,7 @@ from rapport.cli import (
     schedule,
     serve,
     users,
+    workers,
 )
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
@@ -64,6 +65,9 @@ app.add_typer(demo.app, name="demo")
 app.command("bench")(bench.bench)
 app.add_typer(users.app, name="users")
 app.command("audit")(users.audit)
+app.command("worker")(workers.worker)
+app.command("beat")(workers.beat)
+app.add_typer(workers.tasks_app, name="tasks")
 app.add_typer(network.app, name="network")
 app.add_typer(knowledge.app, name="kb")
 app.add_typer(channels.app, name="channels")

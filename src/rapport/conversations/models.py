@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -104,6 +105,15 @@ class Message(Base):
         Index("ix_message_direction_author", "direction", "author_identity_id"),
         Index("ix_message_thread_created", "thread_id", "created_at"),
         Index("ix_message_author_created", "author_identity_id", "created_at"),
+        # Brands' messages for the report (per brand: count, threads), read
+        # from the index alone; added by the `scale` migration branch.
+        Index(
+            "ix_message_outbound_author_thread",
+            "author_identity_id",
+            "thread_id",
+            postgresql_where=text("direction = 'outbound'"),
+            sqlite_where=text("direction = 'outbound'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -3,6 +3,7 @@ accounts, import batches and quarantine goes through these functions."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -493,7 +494,9 @@ def _fingerprint(source: str, row: Rejected) -> str:
     digest.update(b"\x00")
     digest.update(str(row.line).encode())
     digest.update(b"\x00")
-    digest.update(row.raw_bytes if row.raw_bytes is not None else row.raw.encode("utf-8"))
+    digest.update(
+        row.raw_bytes if row.raw_bytes is not None else row.raw.encode("utf-8", "surrogatepass")
+    )
     return digest.hexdigest()
 
 
@@ -516,16 +519,19 @@ def do_quarantine(
     for fp, row in prints.items():
         if fp in known:
             continue
+        raw, exact = _storable_text(row.raw)
+        reason = _storable_text(row.reason)[0]
+        field_name = _storable_text(row.field)[0] if row.field is not None else None
         session.add(
             QuarantinedRow(
                 fingerprint=fp,
                 import_batch_id=import_batch_id,
                 source=source,
                 line=row.line,
-                field=row.field,
-                reason=row.reason,
-                raw=row.raw,
-                raw_bytes=row.raw_bytes,
+                field=field_name,
+                reason=reason,
+                raw=raw,
+                raw_bytes=row.raw_bytes if row.raw_bytes is not None else exact,
             )
         )
     session.flush()
@@ -585,6 +591,41 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _split_storable(
+    records: Sequence[ParsedMessage | Rejected],
+) -> tuple[list[ParsedMessage], list[Rejected]]:
+    """Messages to store, and rows to quarantine: the rejects, plus messages
+    holding text no database can store (NUL characters, lone surrogates)."""
+    good: list[ParsedMessage] = []
+    bad: list[Rejected] = []
+    for r in records:
+        if isinstance(r, Rejected):
+            bad.append(r)
+            continue
+        problem = r.unstorable()
+        if problem is None:
+            good.append(r)
+        else:
+            bad.append(Rejected(r.line, problem[1], r.raw, field=problem[0]))
+    return good, bad
+
+
+def _storable_text(value: str) -> tuple[str, bytes | None]:
+    """``value`` as text every database stores, and the exact bytes when
+    that needed escaping (NUL characters, undecodable bytes, lone surrogates)."""
+    if "\x00" not in value:
+        try:
+            value.encode("utf-8")
+            return value, None
+        except UnicodeEncodeError:
+            pass
+    exact = value.encode("utf-8", "surrogatepass")
+    with contextlib.suppress(UnicodeEncodeError):
+        exact = value.encode("utf-8", "surrogateescape")
+    shown = value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return shown, exact
+
+
 def do_start_import(source: str, format_name: str, channel: str, sha256: str | None) -> int:
     with session_scope(write=True) as session:
         batch = ImportBatch(source=source, format=format_name, channel_name=channel, sha256=sha256)
@@ -601,10 +642,13 @@ def do_store_records(
     import_batch_id: int | None,
     cache: StoreCache,
     channel_kind: str = "import",
+    before_commit: Callable[[Session, IngestSummary], None] | None = None,
 ) -> IngestSummary:
     """Store one batch of parsed records (messages and rejects) in its own
     transaction, retried on a dropped connection; the import batch's
-    counters move in the same transaction."""
+    counters move in the same transaction. ``before_commit`` runs last in
+    that transaction (a distributed import marks its chunk done there, so a
+    redelivered chunk is recognised)."""
 
     @retry(
         retry=retry_if_exception(_is_transient),
@@ -615,8 +659,7 @@ def do_store_records(
     def attempt() -> IngestSummary:
         try:
             with session_scope(write=True) as session:
-                good = [r for r in records if isinstance(r, ParsedMessage)]
-                bad = [r for r in records if isinstance(r, Rejected)]
+                good, bad = _split_storable(records)
                 stored = do_store_messages(
                     session,
                     good,
@@ -643,6 +686,8 @@ def do_store_records(
                             quarantined=ImportBatch.quarantined + part.quarantined,
                         )
                     )
+                if before_commit is not None:
+                    before_commit(session, part)
                 return part
         except BaseException:
             cache.clear()
@@ -697,13 +742,16 @@ def refresh_planner_statistics() -> None:
     """Let the query planner see what a bulk import just added (PostgreSQL's
     autovacuum would, minutes later; reports right after an import need it now)."""
     engine = get_engine()
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        # VACUUM too: it marks the new pages all-visible, which is what lets
+        # the report's queries read from indexes alone (docs/PERFORMANCE.md).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql(
-                "ANALYZE message, message_mention, thread, identity, pending_reference"
+                "VACUUM (ANALYZE) message, message_mention, thread, identity, pending_reference"
             )
-        else:
-            conn.exec_driver_sql("PRAGMA optimize")
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA optimize")
         conn.commit()
 
 

@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "rapport.relationships.models",
     "rapport.audit.models",
     "rapport.users.models",
+    "rapport.workers.models",
     "rapport.auth.models",
     "rapport.preferences.models",
     "rapport.network.models",

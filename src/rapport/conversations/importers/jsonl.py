@@ -72,7 +72,7 @@ def parse_object(
     direction_value = obj.get("direction")
     if direction_value is not None and not isinstance(direction_value, str):
         raise RowError("direction", "direction must be 'inbound' or 'outbound'")
-    return ParsedMessage(
+    message = ParsedMessage(
         external_id=external_id,
         author=author,
         author_name=author_name,
@@ -85,6 +85,10 @@ def parse_object(
         parent_external_id=normalise_id(parent, "in_reply_to") if parent else None,
         meta={k: v for k, v in obj.items() if k not in KNOWN_KEYS},
     )
+    problem = message.unstorable()
+    if problem is not None:
+        raise RowError(*problem)
+    return message
 
 
 class JsonlFormat:
