@@ -12,6 +12,8 @@ from rapport.conversations import hooks
 
 def install() -> None:
     """Register every domain's ingest hooks (idempotent)."""
+    from rapport.analysis import service as analysis
     from rapport.relationships import service as relationships
 
     hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)
+    hooks.on_batch_stored("analysis.understand", analysis.on_batch_stored)

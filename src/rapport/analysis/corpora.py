@@ -69,7 +69,8 @@ def tweeteval_validation(data: Path) -> list[Labelled]:
     texts = (base / "tweeteval_val_text.txt").read_text(encoding="utf-8").split("\n")
     labels = (base / "tweeteval_val_labels.txt").read_text(encoding="utf-8").split()
     texts = texts[: len(labels)]
-    return [Labelled(unescape(t.strip()), SENTIMENTS[int(y)]) for t, y in zip(texts, labels)]
+    pairs = zip(texts, labels, strict=False)
+    return [Labelled(unescape(t.strip()), SENTIMENTS[int(y)]) for t, y in pairs]
 
 
 def semeval_training_pool(data: Path) -> tuple[list[Labelled], int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import pairwise, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -210,7 +210,7 @@ def build_featurizer(
     bdf: dict[int, int] = {}
     for toks in corpus:
         ids = [index.get(t, -1) for t in toks]
-        seen = {a * n_uni + b for a, b in zip(ids, ids[1:], strict=False) if a >= 0 and b >= 0}
+        seen = {a * n_uni + b for a, b in pairwise(ids) if a >= 0 and b >= 0}
         for key in seen:
             bdf[key] = bdf.get(key, 0) + 1
     bigram_keys = np.array(sorted(k for k, n in bdf.items() if n >= min_df), dtype=np.int64)

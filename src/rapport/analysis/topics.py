@@ -11,6 +11,7 @@ embeddings are at hand. Pure functions: no storage, no model loading.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -96,7 +97,7 @@ def topic_terms(p: Prepared) -> list[str]:
         for t in p.tokens
         if len(t) > 2 and t.isalpha() and t not in ENGLISH_STOP_WORDS and t not in NOISE
     ]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
 @dataclass
@@ -115,7 +116,9 @@ def choose_k(n: int) -> int:
     return max(2, min(30, round(n / 150))) if n >= 20 else 1
 
 
-def class_tfidf(docs_terms: Sequence[Sequence[str]], labels: Sequence[int]) -> dict[int, Counter[str]]:
+def class_tfidf(
+    docs_terms: Sequence[Sequence[str]], labels: Sequence[int]
+) -> dict[int, Counter[str]]:
     """c-TF-IDF weights per cluster: tf(term, cluster) / |cluster terms| ×
     log(1 + mean cluster size in terms / frequency of the term everywhere)."""
     per: dict[int, Counter[str]] = {}
@@ -131,11 +134,7 @@ def class_tfidf(docs_terms: Sequence[Sequence[str]], labels: Sequence[int]) -> d
     for label, counts in per.items():
         total = sum(counts.values()) or 1
         weights[label] = Counter(
-            {
-                t: (c / total) * math.log(1 + avg / overall[t])
-                for t, c in counts.items()
-                if c >= 2
-            }
+            {t: (c / total) * math.log(1 + avg / overall[t]) for t, c in counts.items() if c >= 2}
         )
     return weights
 
@@ -176,7 +175,7 @@ def discover(
     labels = np.array([x if sizes[int(x)] >= min_size else -1 for x in labels])
     terms = [topic_terms(p) for p in prepared]
     weights = class_tfidf(terms, [int(x) for x in labels])
-    drafts = []
+    drafts: list[TopicDraft] = []
     for label in sorted(weights, key=lambda lb: (-sizes[lb], lb)):
         members = [i for i in range(n) if labels[i] == label]
         centroid = np.asarray(embeddings[members], dtype=np.float64).mean(axis=0)

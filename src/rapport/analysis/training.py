@@ -69,7 +69,9 @@ def vader_compound(texts: Sequence[str]) -> list[float]:
     return [float(sia.polarity_scores(t)["compound"]) for t in texts]
 
 
-def cached_embeddings(texts: Sequence[str], cache_dir: Path, log: Log = _log) -> npt.NDArray[np.float32]:
+def cached_embeddings(
+    texts: Sequence[str], cache_dir: Path, log: Log = _log
+) -> npt.NDArray[np.float32]:
     """MiniLM embeddings of ``texts``, cached on disk by content hash (the
     same texts are embedded once however often `make models` runs)."""
     from rapport.analysis.embeddings import embed_texts
@@ -117,15 +119,15 @@ def intent_pool(data: Path, log: Log = _log) -> tuple[list[str], list[str], dict
     compound = vader_compound(texts)
     labels = []
     for i, m in enumerate(messages):
-        labels.append(
-            weak_intent(m.text, Hints(m.kind, m.sentiment, m.rating, compound[i]))
-        )
+        labels.append(weak_intent(m.text, Hints(m.kind, m.sentiment, m.rating, compound[i])))
     base = len(messages)
     for j, x in enumerate(sample):
         labels.append(weak_intent(x.text, Hints("tweet", x.label, None, compound[base + j])))
     counts = dict(Counter(labels))
-    log(f"intent pool: {len(texts):,} messages ({len(messages):,} customer-service, "
-        f"{len(sample):,} general tweets), weak labels {counts}")
+    log(
+        f"intent pool: {len(texts):,} messages ({len(messages):,} customer-service, "
+        f"{len(sample):,} general tweets), weak labels {counts}"
+    )
     return texts, labels, counts
 
 
@@ -143,16 +145,20 @@ def _fit_logreg(x: Any, y: Sequence[str], classes: Sequence[str], c: float = 1.0
 def train_fast(data: Path, out: Path = MODELS_DIR, log: Log = _log) -> dict[str, Any]:
     started = time.perf_counter()
     pool, dropped = corpora.semeval_training_pool(data)
-    log(f"sentiment pool: {len(pool):,} SemEval tweets ({dropped:,} TweetEval validation "
-        "tweets removed)")
+    log(
+        f"sentiment pool: {len(pool):,} SemEval tweets ({dropped:,} TweetEval validation "
+        "tweets removed)"
+    )
     intent_texts, intent_labels, intent_counts = intent_pool(data, log)
     sent_prep = prepare_batch([x.text for x in pool])
     intent_prep = prepare_batch(intent_texts)
     featurizer = build_featurizer(
         [p.tokens for p in sent_prep] + [p.tokens for p in intent_prep], vader_lexicon()
     )
-    log(f"features: {len(featurizer.unigrams):,} unigrams, {len(featurizer.bigram_keys):,} "
-        "bigrams, 6 dense cues")
+    log(
+        f"features: {len(featurizer.unigrams):,} unigrams, {len(featurizer.bigram_keys):,} "
+        "bigrams, 6 dense cues"
+    )
     sentiment = _fit_logreg(featurizer.transform(sent_prep), [x.label for x in pool], SENTIMENTS)
     intent = _fit_logreg(featurizer.transform(intent_prep), intent_labels, INTENTS)
     out.mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,7 @@ def weak_intent(text: str, hints: Hints) -> str:
     body = MENTIONS.sub("", text).strip()
     polarity = _polarity(hints)
     angry = bool(ANGRY.search(body))
-    if REQUEST.search(body) and not (hints.kind == "review"):
+    if REQUEST.search(body) and hints.kind != "review":
         return "request"
     has_q = "?" in body
     if has_q and not angry and (QUESTION_OPENER.search(body) or QUESTION_PHRASE.search(body)):

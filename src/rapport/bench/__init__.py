@@ -39,7 +39,8 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import ingest
+    from rapport.bench import analysis, ingest
 
     register("ingest", ingest.run)
+    register("analysis", analysis.run)
     return dict(_registry)

