@@ -12,7 +12,7 @@ PORT   ?= 8000
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export RAPPORT_TEST_PG_ADMIN_URL ?= $(PG_ADMIN_URL)
 
-.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration
+.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration models eval
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ test: install services lint typecheck pytest-sqlite pytest-postgresql
 
 bench: install services
 	$(BIN)/rapport bench
+
+## models: retrain every shipped analysis model from ../shared/data (fixed seeds; see MODEL_CARD.md)
+models: install
+	$(BIN)/python -m rapport.analysis.training
+
+## eval: measure every model on held-out data; prints the table, writes docs/EVALUATION.md
+eval: install
+	$(BIN)/rapport eval
 
 ## lock: re-pin every dependency after changing pyproject.toml
 lock: | $(BIN)/python

@@ -5,6 +5,12 @@ downloaded), on the message with mentions and URLs removed.
 Returns an ISO 639-1 code (`en`, `fr`, `ja`...; the few languages without a
 two-letter code keep fastText's ISO 639-3 code), or `und` (undetermined,
 BCP 47) when the text has no letters at all (emoji only, numbers, empty).
+
+The compressed model is weak on very short messages ("Love it", "Works
+great" get no word features at all). When its best guess is below 0.6 and
+at least 60% of two or more words are common English words (scikit-learn's
+stop words and the VADER lexicon), the message is English; the evidence
+says which rule decided.
 """
 
 from __future__ import annotations
@@ -29,6 +35,23 @@ class Language:
     code: str
     confidence: float
     evidence: tuple[str, ...]
+
+
+@cache
+def _english() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from rapport.analysis.loading import fast_model
+
+    fz = fast_model().featurizer
+    words = {t for t, v in zip(fz.unigrams, fz.valence, strict=True) if v != 0 and t.isalpha()}
+    return frozenset(words | set(ENGLISH_STOP_WORDS) | {"i", "im", "it's", "don't", "can't"})
+
+
+def _english_share(p: Prepared) -> tuple[int, int]:
+    words = [t for t in p.tokens if t[0].isalpha() and t != "http"]
+    english = _english()
+    return sum(1 for w in words if w in english), len(words)
 
 
 @cache
@@ -61,5 +84,19 @@ def detect(prepared: Sequence[Prepared]) -> list[Language]:
         prob, label = predictions[0]
         code = str(label).replace("__label__", "")
         confidence = round(min(float(prob), 1.0), 3)
+        if confidence < 0.6 and code != "en":
+            known, total = _english_share(p)
+            if total >= 2 and known >= 0.6 * total:
+                out.append(
+                    Language(
+                        "en",
+                        round(known / total, 3),
+                        (
+                            f"{known}/{total} common English words (fastText said {code} "
+                            f"p={confidence})",
+                        ),
+                    )
+                )
+                continue
         out.append(Language(code, confidence, (f"fastText {code} p={confidence}",)))
     return out

@@ -39,6 +39,12 @@ SEED = 0
 #: General tweets (SemEval pool, seeded sample) added to the intent pool so
 #: the intent model also knows what chatter outside customer service is.
 GENERAL_TWEETS_FOR_INTENT = 8_000
+#: Messages (seeded sample of the inbound corpora) the general topics are discovered on.
+GENERAL_TOPIC_SAMPLE = 6_000
+#: SemEval tweets (seeded sample of the pool) the accurate head learns from:
+#: MiniLM costs ~30 ms a tweet on this project's 2-core machines, so the whole
+#: 47k pool would take most of an hour to embed; 16k keep `make models` short.
+ACCURATE_SAMPLE = 16_000
 
 Log = Callable[[str], None]
 
@@ -48,9 +54,45 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
+#: Valence of common emoji whose VADER description has no lexicon word
+#: ("pouting face", "face with rolling eyes"...), on VADER's -4..4 scale.
+EMOJI_VALENCE = {
+    "😡": -2.5,
+    "🤬": -3.0,
+    "😠": -2.3,
+    "😤": -1.5,
+    "🙄": -1.3,
+    "😒": -1.5,
+    "😑": -1.0,
+    "🤦": -1.5,
+    "👎": -1.8,
+    "💩": -1.5,
+    "😩": -1.8,
+    "😫": -1.8,
+    "😖": -1.6,
+    "😣": -1.4,
+    "🤮": -2.5,
+    "👍": 1.5,
+    "👏": 1.5,
+    "🙏": 1.0,
+    "🎉": 2.0,
+    "🙌": 1.8,
+    "💯": 1.5,
+    "🔥": 1.0,
+    "😋": 1.8,
+    "🤗": 1.8,
+    "💕": 2.5,
+    "💖": 2.5,
+    "💙": 2.0,
+    "💚": 2.0,
+    "💜": 2.0,
+}
+
+
 def vader_lexicon() -> dict[str, float]:
     """VADER's word lexicon plus its emoji, each emoji valued by the mean
-    valence of the lexicon words in its description (MIT, vaderSentiment)."""
+    valence of the lexicon words in its description (MIT, vaderSentiment),
+    and `EMOJI_VALENCE` for common emoji those descriptions miss."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     sia = SentimentIntensityAnalyzer()
@@ -59,6 +101,9 @@ def vader_lexicon() -> dict[str, float]:
         vals = [lexicon[w] for w in description.lower().split() if w in lexicon]
         if vals and len(emoji) == 1:
             lexicon[emoji] = round(sum(vals) / len(vals), 3)
+    for emoji, value in EMOJI_VALENCE.items():
+        if not lexicon.get(emoji):
+            lexicon[emoji] = value
     return lexicon
 
 
@@ -217,24 +262,32 @@ def train_accurate(
 
     started = time.perf_counter()
     cache = cache or Path.home() / ".cache" / "rapport-models"
-    pool, dropped = corpora.semeval_training_pool(data)
-    texts = [x.text for x in pool]
+    full_pool, dropped = corpora.semeval_training_pool(data)
+    rng = random.Random(SEED)
+    chosen = sorted(rng.sample(range(len(full_pool)), min(ACCURATE_SAMPLE, len(full_pool))))
+    pool = [full_pool[i] for i in chosen]
+    prepared = prepare_batch([x.text for x in pool])
+    texts = [p.text for p in prepared]
     y = np.array([SENTIMENTS.index(x.label) for x in pool])
-    prepared = prepare_batch(texts)
     from rapport.analysis.loading import clear_caches, fast_model
 
     clear_caches()
     fast = fast_model()
-    x_fast = fast.featurizer.transform(prepared)
-    # Out-of-fold fast-tier log-odds, so the stacked head never sees a fast
-    # score computed on the very tweet it learns from.
+    x_all = fast.featurizer.transform(prepare_batch([x.text for x in full_pool]))
+    y_all = np.array([SENTIMENTS.index(x.label) for x in full_pool])
+    # Out-of-fold fast-tier log-odds: for each quarter of the sample, a fast
+    # model trained on the whole pool minus that quarter scores it, so the
+    # stacked head never learns from a fast score computed on the tweet itself.
     oof = np.zeros((len(texts), 3))
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
-    for k, (tr, te) in enumerate(folds.split(np.zeros(len(y)), y)):
+    folds = StratifiedKFold(n_splits=4, shuffle=True, random_state=SEED)
+    chosen_arr = np.array(chosen)
+    for k, (_, te) in enumerate(folds.split(np.zeros(len(y)), y)):
+        keep = np.ones(len(full_pool), dtype=bool)
+        keep[chosen_arr[te]] = False
         m = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced", random_state=SEED)
-        m.fit(x_fast[tr], y[tr])
-        oof[te] = m.decision_function(x_fast[te])
-        log(f"  stacking fold {k + 1}/5")
+        m.fit(x_all[keep], y_all[keep])
+        oof[te] = m.decision_function(x_all[chosen_arr[te]])
+        log(f"  stacking fold {k + 1}/4")
     emb = cached_embeddings(texts, cache, log)
     x = accurate_inputs(emb, oof)
     mean = x.mean(axis=0)
@@ -255,7 +308,8 @@ def train_accurate(
         "inputs": "all-MiniLM-L6-v2 sentence embedding (384) + fast-tier log-odds (3), "
         "standardised",
         "training": {
-            "data": "SemEval 2013-2016 Task 4A pool minus the TweetEval validation tweets",
+            "data": f"seeded sample of {len(texts):,} tweets of the SemEval 2013-2016 Task 4A "
+            "pool minus the TweetEval validation tweets",
             "rows": len(texts),
             "removed_validation_rows": dropped,
             "stacking": "fast-tier log-odds out-of-fold (5 folds, seed 0)",
@@ -287,13 +341,15 @@ def train_general_topics(
         for m in source
         if m.kind in ("inbound", "review")
     ]
+    messages = random.Random(SEED).sample(messages, min(GENERAL_TOPIC_SAMPLE, len(messages)))
     texts = [m.text for m in messages]
     prepared = prepare_batch(texts)
     emb = cached_embeddings(texts, cache, log)
     drafts = discover(prepared, emb, seed=SEED, k=30)
     doc = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data": "inbound TWCS head 5k + airline tweets + Amazon Alexa reviews",
+        "data": f"seeded sample of {len(texts):,} inbound TWCS head 5k tweets, airline tweets "
+        "and Amazon Alexa reviews",
         "messages": len(texts),
         "seed": SEED,
         "topics": [
