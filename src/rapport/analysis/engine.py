@@ -144,24 +144,16 @@ def _top_evidence(
 ) -> list[list[str]]:
     """The features that pushed each row toward its label most: x_j × (w_j,label
     − mean_c w_j,c), vectorised over all non-zeros of the batch."""
-    coef = head.coef
-    centred_idx = x.indices
-    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
-    w = coef[centred_idx, labels[rows]] - coef[centred_idx].mean(axis=1)
-    contrib = x.data * w
-    order = np.lexsort((-contrib, rows))
-    out: list[list[str]] = []
-    start = 0
+    cols = x.indices
     counts = np.diff(x.indptr)
-    for r in range(x.shape[0]):
-        end = start + counts[r]
-        picked: list[str] = []
-        for pos in order[start:end][:k]:
-            if contrib[pos] <= 0.02:
-                break
-            picked.append(names(int(centred_idx[pos])))
-        out.append(picked)
-        start = end
+    rows = np.repeat(np.arange(x.shape[0]), counts)
+    contrib = x.data * head.centred[cols, labels[rows]]
+    order = np.lexsort((-contrib, rows))
+    rank = np.arange(len(order)) - x.indptr[rows[order]]
+    keep = order[(rank < k) & (contrib[order] > 0.02)]
+    out: list[list[str]] = [[] for _ in range(x.shape[0])]
+    for r, c in zip(rows[keep].tolist(), cols[keep].tolist(), strict=True):
+        out[r].append(names(c))
     return out
 
 
@@ -255,8 +247,8 @@ def analyze_prepared(
                 if near is not None:
                     topic_hits[i] = (ts.labels[near[0]], ts.ids[near[0]], near[1], ())
         else:
-            for i in members:
-                m = ts.index.match(prepared[i])
+            matches = ts.index.match_batch([prepared[i] for i in members])
+            for i, m in zip(members, matches, strict=True):
                 if m is not None:
                     topic_hits[i] = (ts.labels[m.index], ts.ids[m.index], m.score, m.evidence)
     if topic_versions:

@@ -6,11 +6,14 @@ Returns an ISO 639-1 code (`en`, `fr`, `ja`...; the few languages without a
 two-letter code keep fastText's ISO 639-3 code), or `und` (undetermined,
 BCP 47) when the text has no letters at all (emoji only, numbers, empty).
 
-The compressed model is weak on very short messages ("Love it", "Works
-great" get no word features at all). When its best guess is below 0.6 and
-at least 60% of two or more words are common English words (scikit-learn's
-stop words and the VADER lexicon), the message is English; the evidence
-says which rule decided.
+A message of four or more words, 80% of them common English words
+(scikit-learn's stop words, the VADER lexicon and the 6,000 most frequent
+words of the English training tweets), is English without
+asking fastText (most messages; the model call is the costly part). The
+compressed model is weak on very short messages ("Love it", "Works great"
+get no word features at all): when its best guess is below 0.6 and at
+least 60% of two or more words are common English words, the message is
+English too (same word list). The evidence says which rule decided.
 """
 
 from __future__ import annotations
@@ -22,9 +25,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from rapport.analysis.text import Prepared
 
 UNDETERMINED = "und"
+#: How many of the training corpus' most frequent words count as common English.
+COMMON_WORDS = 6_000
 METHOD = "fasttext-lid.176.ftz"
 _STRIP = re.compile(r"@user|\bhttp\b|#")
 _lock = threading.Lock()
@@ -45,7 +52,11 @@ def _english() -> frozenset[str]:
 
     fz = fast_model().featurizer
     words = {t for t, v in zip(fz.unigrams, fz.valence, strict=True) if v != 0 and t.isalpha()}
-    return frozenset(words | set(ENGLISH_STOP_WORDS) | {"i", "im", "it's", "don't", "can't"})
+    # the most frequent words of the (English) training tweets
+    n_uni = len(fz.unigrams)
+    order = np.argsort(fz.idf[:n_uni], kind="stable")
+    frequent = [fz.unigrams[i] for i in order[:COMMON_WORDS] if fz.unigrams[i].isalpha()]
+    return frozenset(words | set(frequent) | set(ENGLISH_STOP_WORDS) | {"i", "im"})
 
 
 def _english_share(p: Prepared) -> tuple[int, int]:
@@ -75,6 +86,13 @@ def detect(prepared: Sequence[Prepared]) -> list[Language]:
         if not line:
             out.append(Language(UNDETERMINED, 0.0, ("only mentions and links",)))
             continue
+        known, total = _english_share(p)
+        if total >= 4 and known >= 0.8 * total:
+            # clearly English: no need to ask fastText (the common case, and the costly call)
+            out.append(
+                Language("en", round(known / total, 3), (f"{known}/{total} common English words",))
+            )
+            continue
         if model is None:
             model = _model()
         predictions = model.f.predict(line + "\n", 1, 0.0, "replace")
@@ -84,19 +102,17 @@ def detect(prepared: Sequence[Prepared]) -> list[Language]:
         prob, label = predictions[0]
         code = str(label).replace("__label__", "")
         confidence = round(min(float(prob), 1.0), 3)
-        if confidence < 0.6 and code != "en":
-            known, total = _english_share(p)
-            if total >= 2 and known >= 0.6 * total:
-                out.append(
-                    Language(
-                        "en",
-                        round(known / total, 3),
-                        (
-                            f"{known}/{total} common English words (fastText said {code} "
-                            f"p={confidence})",
-                        ),
-                    )
+        if confidence < 0.6 and code != "en" and total >= 2 and known >= 0.6 * total:
+            out.append(
+                Language(
+                    "en",
+                    round(known / total, 3),
+                    (
+                        f"{known}/{total} common English words (fastText said {code} "
+                        f"p={confidence})",
+                    ),
                 )
-                continue
+            )
+            continue
         out.append(Language(code, confidence, (f"fastText {code} p={confidence}",)))
     return out

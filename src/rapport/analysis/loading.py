@@ -54,6 +54,15 @@ class LinearHead:
     coef: npt.NDArray[np.float32]  # (n_features, n_classes)
     intercept: npt.NDArray[np.float32]
 
+    @property
+    def centred(self) -> npt.NDArray[np.float32]:
+        """Each feature's weight for a class minus its mean over classes."""
+        cached: npt.NDArray[np.float32] | None = self.__dict__.get("_centred")
+        if cached is None:
+            cached = (self.coef - self.coef.mean(axis=1, keepdims=True)).astype(np.float32)
+            self.__dict__["_centred"] = cached
+        return cached
+
     def logits(self, x: Any) -> npt.NDArray[np.float64]:
         return np.asarray(x @ self.coef, dtype=np.float64) + self.intercept
 

@@ -487,18 +487,22 @@ def do_discover_topics(
         stored.append(row)
     session.flush()
     assigned = 0
-    member_of: dict[int, AnalysisTopic] = {}
+    unassigned = {m.id for m in msgs}
     for d, row in zip(drafts, stored, strict=True):
-        for i in d.members:
-            member_of[msgs[i].id] = row
-    for m in msgs:
-        topic = member_of.get(m.id)
+        ids = [msgs[i].id for i in d.members]
+        unassigned.difference_update(ids)
+        assigned += len(ids)
         session.execute(
             update(MessageAnalysis)
-            .where(MessageAnalysis.message_id == m.id)
-            .values(topic_id=topic.id if topic else None, topics=[topic.label] if topic else [])
+            .where(in_values(session, MessageAnalysis.message_id, ids))
+            .values(topic_id=row.id, topics=[row.label])
         )
-        assigned += 1 if topic else 0
+    if unassigned:
+        session.execute(
+            update(MessageAnalysis)
+            .where(in_values(session, MessageAnalysis.message_id, sorted(unassigned)))
+            .values(topic_id=None, topics=[])
+        )
     return DiscoverSummary(scope, run_id, len(msgs), len(stored), assigned)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -120,21 +121,31 @@ def class_tfidf(
     docs_terms: Sequence[Sequence[str]], labels: Sequence[int]
 ) -> dict[int, Counter[str]]:
     """c-TF-IDF weights per cluster: tf(term, cluster) / |cluster terms| ×
-    log(1 + mean cluster size in terms / frequency of the term everywhere)."""
+    log(1 + mean cluster size in terms / frequency of the term everywhere),
+    leaving out terms that recur in more than a third of the clusters."""
     per: dict[int, Counter[str]] = {}
     for terms, label in zip(docs_terms, labels, strict=True):
         if label < 0:
             continue
         per.setdefault(label, Counter()).update(terms)
     overall: Counter[str] = Counter()
+    spread: Counter[str] = Counter()
     for counts in per.values():
         overall.update(counts)
+        spread.update(t for t, c in counts.items() if c >= 2)
     avg = sum(overall.values()) / max(1, len(per))
+    # a term frequent in many clusters (a brand's own name, "flight" at an
+    # airline) names none of them
+    too_common = max(2, len(per) // 3) if len(per) >= 4 else len(per) + 1
     weights: dict[int, Counter[str]] = {}
     for label, counts in per.items():
         total = sum(counts.values()) or 1
         weights[label] = Counter(
-            {t: (c / total) * math.log(1 + avg / overall[t]) for t, c in counts.items() if c >= 2}
+            {
+                t: (c / total) * math.log(1 + avg / overall[t])
+                for t, c in counts.items()
+                if c >= 2 and spread[t] <= too_common
+            }
         )
     return weights
 
@@ -201,34 +212,64 @@ class TopicMatch:
 
 
 class TermIndex:
-    """Term → topics inverted index for fast nearest-topic assignment."""
+    """Topics' term weights as one matrix, for nearest-topic assignment of a
+    whole batch with one sparse product."""
 
     def __init__(self, topics: Sequence[dict[str, float]]) -> None:
         self.n = len(topics)
-        self.postings: dict[str, list[tuple[int, float]]] = {}
-        self.norms = []
+        self.columns: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
         for i, terms in enumerate(topics):
-            self.norms.append(math.sqrt(sum(w * w for w in terms.values())) or 1.0)
             for term, w in terms.items():
-                self.postings.setdefault(term, []).append((i, w))
+                j = self.columns.setdefault(term, len(self.columns))
+                rows.append(j)
+                cols.append(i)
+                vals.append(w)
+        self.weights = sp.csr_matrix(
+            (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(len(self.columns), self.n)
+        )
+        self.dense = np.asarray(self.weights.todense())
+        norms = np.sqrt((self.dense**2).sum(axis=0))
+        self.norms = np.where(norms > 0, norms, 1.0)
 
     def match(self, p: Prepared) -> TopicMatch | None:
-        terms = set(topic_terms(p))
-        if not terms or not self.n:
-            return None
-        scores = [0.0] * self.n
-        hits: list[list[str]] = [[] for _ in range(self.n)]
-        postings = self.postings
-        for term in terms:
-            for i, w in postings.get(term, ()):
-                scores[i] += w
-                hits[i].append(term)
-        best = max(range(self.n), key=lambda i: scores[i] / self.norms[i])
-        # cosine between the message's binary term vector and the topic's weights
-        score = scores[best] / self.norms[best] / math.sqrt(len(terms))
-        if score < MIN_TERM_SCORE:
-            return None
-        return TopicMatch(best, round(score, 4), tuple(sorted(hits[best])[:5]))
+        return self.match_batch([p])[0]
+
+    def match_batch(self, prepared: Sequence[Prepared]) -> list[TopicMatch | None]:
+        """Cosine between each message's (binary) topic terms and each topic's
+        weights; the best topic above `MIN_TERM_SCORE`, with the shared terms."""
+        out: list[TopicMatch | None] = [None] * len(prepared)
+        if not self.n or not prepared:
+            return out
+        get = self.columns.get
+        indptr = [0]
+        indices: list[int] = []
+        sizes = np.zeros(len(prepared))
+        for r, p in enumerate(prepared):
+            terms = set(topic_terms(p))
+            sizes[r] = len(terms)
+            indices.extend(j for j in map(get, terms) if j is not None)
+            indptr.append(len(indices))
+        if not indices:
+            return out
+        m = sp.csr_matrix(
+            (np.ones(len(indices)), np.asarray(indices, dtype=np.int64), indptr),
+            shape=(len(prepared), len(self.columns)),
+        )
+        scores = np.asarray((m @ self.weights).todense()) / self.norms
+        best = scores.argmax(axis=1)
+        best_score = scores[np.arange(len(prepared)), best] / np.sqrt(np.maximum(sizes, 1))
+        terms_of = None
+        for r in np.nonzero(best_score >= MIN_TERM_SCORE)[0].tolist():
+            if terms_of is None:
+                terms_of = list(self.columns)
+            t = int(best[r])
+            row = m.indices[m.indptr[r] : m.indptr[r + 1]]
+            shared = sorted(terms_of[j] for j in row.tolist() if self.dense[j, t] > 0)
+            out[r] = TopicMatch(t, round(float(best_score[r]), 4), tuple(shared[:5]))
+        return out
 
 
 def assign_embeddings(

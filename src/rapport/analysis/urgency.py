@@ -30,21 +30,36 @@ from rapport.analysis.text import Prepared
 
 METHOD = "urgency-formula-v1"
 
-HARM = re.compile(
-    r"\b(cancell?ed|cancel+ation|refund\w*|broken|broke|charged (twice|again|double|me)"
-    r"|double charged|overcharg\w*|stranded|lost|stolen|fraud\w*|hack\w*|scam\w*|outage"
-    r"|no (service|internet|power|signal|wifi)|not working|doesn't work|won't (work|start|turn on)"
-    r"|damaged|injur\w*|hurt|emergency|missed (my|our|the) (flight|connection)|missing"
-    r"|locked out|can't (access|log ?in|login|pay)|deducted|theft|unsafe|danger\w*|leak\w*"
-    r"|bricked|dead|crash\w*|delayed|delay|died|sick|allerg\w*|evict\w*|overdraft)\b",
-    re.IGNORECASE,
+#: Single words of loss or harm (matched against the message's tokens).
+HARM_WORDS = frozenset(
+    """cancelled canceled cancellation cancel refund refunds refunded refunding broken broke
+    stranded lost stolen fraud fraudulent hacked hacker hack scam scammed scammer outage
+    damaged injured injury hurt emergency missing deducted theft unsafe danger dangerous
+    leak leaking bricked dead crash crashed crashes crashing delayed delay delays died sick
+    allergic allergy evicted eviction overdraft overcharged overcharge overcharging
+    disconnected""".split()  # noqa: SIM905
 )
-TIME = re.compile(
-    r"\b(urgent\w*|asap|immediately|right now|now|today|tonight|tomorrow|still|waiting|waited"
-    r"|hours?|hrs?|days?|weeks?|deadline|minutes|mins|again|already|yet|soon|leaving"
-    r"|boarding|departure|in \d+ (min|minutes|hours?))\b",
-    re.IGNORECASE,
+#: Phrases of loss or harm: first word → the words that may follow it (a
+#: tuple is a longer phrase). Looked up at the positions of those first words only.
+HARM_PHRASES: dict[str, tuple[str | tuple[str, ...], ...]] = {
+    "charged": ("twice", "again", "double", "me"),
+    "double": ("charged",),
+    "no": ("service", "internet", "power", "signal", "wifi", "water", "heat"),
+    "not": ("working",),
+    "doesn't": ("work",),
+    "does": (("not", "work"),),
+    "won't": ("work", "start", "load", ("turn", "on")),
+    "missed": (("my", "flight"), ("our", "flight"), ("the", "flight"), ("my", "connection")),
+    "locked": ("out",),
+    "can't": ("access", "login", "pay", ("log", "in"), ("get", "in")),
+}
+TIME_WORDS = frozenset(
+    """urgent urgently asap immediately now today tonight tomorrow still waiting waited wait
+    hour hours hrs hr days day weeks deadline minutes mins again already yet soon leaving
+    boarding departure""".split()  # noqa: SIM905
 )
+_UPPER = re.compile(r"[A-Z\u00c0-\u00d6\u00d8-\u00de]")
+_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 INTENT_FACTOR = {"complaint": 1.0, "request": 0.7, "question": 0.4, "feedback": 0.2}
 
 
@@ -66,13 +81,33 @@ class Urgency:
     reasons: tuple[str, ...]
 
 
-def _hits(pattern: re.Pattern[str], text: str) -> list[str]:
-    seen: list[str] = []
-    for m in pattern.finditer(text):
-        word = m.group(0).lower()
-        if word not in seen:
-            seen.append(word)
-    return seen
+def _phrase_at(tokens: tuple[str, ...], i: int) -> str | None:
+    for follow in HARM_PHRASES[tokens[i]]:
+        words = (follow,) if isinstance(follow, str) else follow
+        if tuple(tokens[i + 1 : i + 1 + len(words)]) == words:
+            return " ".join((tokens[i], *words))
+    return None
+
+
+def _hits(tokens: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Loss/harm and time-pressure words in a message (each once, in order)."""
+    harm: list[str] = []
+    timed: list[str] = []
+    seen: set[str] = set()
+    for i, tok in enumerate(tokens):
+        if tok in HARM_PHRASES:
+            phrase = _phrase_at(tokens, i)
+            if phrase and phrase not in seen:
+                seen.add(phrase)
+                harm.append(phrase)
+        if tok in seen:
+            continue
+        seen.add(tok)
+        if tok in HARM_WORDS:
+            harm.append(tok)
+        elif tok in TIME_WORDS:
+            timed.append(tok)
+    return harm, timed
 
 
 def score(
@@ -89,16 +124,16 @@ def score(
     factor = INTENT_FACTOR.get(intent, 0.0)
     if factor:
         parts.append((0.15 * factor, f"intent {intent}"))
-    text = p.normalised
-    harm = _hits(HARM, text)
+    harm, timed = _hits(p.tokens)
     if harm:
         parts.append((0.25 * min(1.0, len(harm) / 2), "loss or harm: " + ", ".join(harm[:4])))
-    timed = _hits(TIME, text)
     if timed:
         parts.append((0.15 * min(1.0, len(timed) / 2), "time pressure: " + ", ".join(timed[:4])))
-    letters = [c for c in p.text if c.isalpha()]
-    caps = sum(1 for c in letters if c.isupper()) / len(letters) if len(letters) >= 8 else 0.0
-    if p.text.count("!") >= 2 or caps > 0.6:
+    shouting = p.text.count("!") >= 2
+    if not shouting:
+        upper = len(_UPPER.findall(p.text))
+        shouting = upper >= 8 and upper > 0.6 * len(_LETTERS.findall(p.text))
+    if shouting:
         parts.append((0.05, "shouting (!! or capitals)"))
     if ctx.prior_messages_24h > 0:
         parts.append(
