@@ -13,16 +13,18 @@
 from __future__ import annotations
 
 import bisect
+import json
 import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from rapport.analysis import custom_intents, engine, topics
 from rapport.analysis.errors import AnalysisError, CustomIntentsNotFound
@@ -68,7 +70,7 @@ class _Msg:
     created_at: datetime
     thread_id: int
     parent: str | None
-    meta: dict[str, Any]
+    meta: Any
     scope: str = ""
     mentions: list[str] = field(default_factory=list)
 
@@ -82,10 +84,10 @@ def _load_messages(session: Session, ids: Sequence[int]) -> list[_Msg]:
             Message.text,
             Message.direction,
             Message.author_identity_id,
-            Message.created_at,
+            _raw(Message.created_at),
             Message.thread_id,
             Message.parent_external_id,
-            Message.meta,
+            _raw(Message.meta),
         )
         .join(Channel, Channel.id == Message.channel_id)
         .where(in_values(session, Message.id, list(ids)))
@@ -99,13 +101,35 @@ def _load_messages(session: Session, ids: Sequence[int]) -> list[_Msg]:
             text=r[3],
             direction=r[4],
             author_id=r[5],
-            created_at=r[6],
+            created_at=_utc(r[6]),
             thread_id=r[7],
             parent=r[8],
-            meta=r[9] or {},
+            meta=r[9],
         )
         for r in rows
     ]
+
+
+def _raw(column: Any) -> Any:
+    """A column read without SQLAlchemy's per-row type processing (the hot
+    path reads thousands of rows a batch; `_utc`/`_meta` convert lazily)."""
+    return type_coerce(column, NullType())
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def _meta(value: Any) -> dict[str, Any]:
+    """Only the reach keys matter here: parse the JSON only when it has them."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and ("retweet" in value or "follower" in value):
+        parsed = json.loads(value)
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
 
 
 def _assign_scopes(session: Session, msgs: list[_Msg]) -> None:
@@ -176,7 +200,7 @@ def _contexts(session: Session, msgs: list[_Msg]) -> list[UrgencyContext | None]
     authors = sorted({m.author_id for m in inbound if m.author_id is not None})
     times: dict[int, list[datetime]] = defaultdict(list)
     for author, created in session.execute(
-        select(Message.author_identity_id, Message.created_at).where(
+        select(Message.author_identity_id, _raw(Message.created_at)).where(
             in_values(session, Message.author_identity_id, authors),
             Message.direction == INBOUND,
             Message.created_at >= earliest,
@@ -184,17 +208,20 @@ def _contexts(session: Session, msgs: list[_Msg]) -> list[UrgencyContext | None]
         )
     ):
         if author is not None:
-            times[author].append(created)
+            times[author].append(_utc(created))
     for stamps in times.values():
         stamps.sort()
     threads = sorted({m.thread_id for m in inbound})
     thread_msgs: dict[int, list[tuple[datetime, str, int | None]]] = defaultdict(list)
     for thread_id, created, direction, author in session.execute(
         select(
-            Message.thread_id, Message.created_at, Message.direction, Message.author_identity_id
+            Message.thread_id,
+            _raw(Message.created_at),
+            Message.direction,
+            Message.author_identity_id,
         ).where(in_values(session, Message.thread_id, threads))
     ):
-        thread_msgs[thread_id].append((created, direction, author))
+        thread_msgs[thread_id].append((_utc(created), direction, author))
     for entries in thread_msgs.values():
         entries.sort(key=lambda x: x[0])
     out: list[UrgencyContext | None] = []
@@ -213,7 +240,7 @@ def _contexts(session: Session, msgs: list[_Msg]) -> list[UrgencyContext | None]
                 break
             if author == m.author_id:
                 waiting_since = created
-        meta = m.meta or {}
+        meta = _meta(m.meta)
         out.append(
             UrgencyContext(
                 prior_messages_24h=max(0, hi - lo),

@@ -10,7 +10,7 @@
 |   |   | twice, stranded, lost, stolen, fraud, hacked, outage, ... |
 | time pressure | 0.15 | min(1, hits / 2): urgent, asap, now, today, tonight, |
 |   |   | still, waiting, hours, days, ... |
-| shouting | 0.05 | 1 when ≥ 2 exclamation marks or mostly capitals |
+| shouting | 0.05 | 1 with `!!` or three capitalised words in a row |
 | repetition | 0.10 | min(1, earlier messages by the same author in the last 24 h / 3) |
 | reach | 0.05 | min(1, log10(1 + followers + 10 × retweets) / 5) |
 | waiting | 0.05 | min(1, hours since the author's first unanswered message in the thread / 24) |
@@ -58,8 +58,8 @@ TIME_WORDS = frozenset(
     hour hours hrs hr days day weeks deadline minutes mins again already yet soon leaving
     boarding departure""".split()  # noqa: SIM905
 )
-_UPPER = re.compile(r"[A-Z\u00c0-\u00d6\u00d8-\u00de]")
-_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+#: Three capitalised words in a row ("WHERE IS MY REFUND"): shouting.
+_CAPS_RUN = re.compile(r"\b[A-Z]{2,}[!?.]*\s+[A-Z]{2,}[!?.]*\s+[A-Z]{2,}\b")
 INTENT_FACTOR = {"complaint": 1.0, "request": 0.7, "question": 0.4, "feedback": 0.2}
 
 
@@ -129,11 +129,7 @@ def score(
         parts.append((0.25 * min(1.0, len(harm) / 2), "loss or harm: " + ", ".join(harm[:4])))
     if timed:
         parts.append((0.15 * min(1.0, len(timed) / 2), "time pressure: " + ", ".join(timed[:4])))
-    shouting = p.text.count("!") >= 2
-    if not shouting:
-        upper = len(_UPPER.findall(p.text))
-        shouting = upper >= 8 and upper > 0.6 * len(_LETTERS.findall(p.text))
-    if shouting:
+    if "!!" in p.normalised or _CAPS_RUN.search(p.text):
         parts.append((0.05, "shouting (!! or capitals)"))
     if ctx.prior_messages_24h > 0:
         parts.append(
