@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_recycle_seconds: int = Field(default=1800, ge=1)
+    #: Fernet key(s) for channel credentials at rest, comma-separated (the first
+    #: encrypts, every one decrypts: rotation). Unset: derived from `secret_key`.
+    credentials_key: str | None = None
+    #: How often the in-process scheduler looks for due jobs (`rapport serve`).
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     def check(self) -> Settings:
         """Refuse a configuration that must not run (raises `SettingsError`)."""

@@ -39,8 +39,11 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import analysis, ingest
+    from rapport.bench import analysis, channels, ingest, network, people
 
     register("ingest", ingest.run)
+    register("channels", channels.run)
+    register("network", network.run)
+    register("people", people.run)
     register("analysis", analysis.run)
     return dict(_registry)

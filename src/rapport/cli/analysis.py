@@ -332,13 +332,15 @@ def evaluate(
     skip_accurate: bool = typer.Option(False, "--skip-accurate", help="No MiniLM runs."),
     json_out: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
-    """Measure every model on held-out real data; print the table and write docs/EVALUATION.md."""
+    """Measure every model on held-out real data; print the table and update the analysis
+    section of docs/EVALUATION.md."""
     from rapport.analysis import corpora, evaluation
 
     report = evaluation.run(corpora.shared_data_dir(data), skip_accurate=skip_accurate)
     path = out or corpora.repo_root() / "docs" / "EVALUATION.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(evaluation.markdown(report), encoding="utf-8")
+    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    path.write_text(evaluation.merge_into(existing, evaluation.markdown(report)), encoding="utf-8")
     stderr.print(f"[dim]written {path}[/dim]")
     if json_out:
         emit_json(report)

@@ -39,3 +39,23 @@ def current(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) 
         emit_json(doc)
     else:
         stdout.print(doc)
+
+
+@app.command("vacuum")
+def vacuum(
+    full: bool = typer.Option(
+        True, "--full/--quick", help="Rewrite tables so no deleted data stays in the files."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Wipe deleted rows from the database files and reclaim space (SQLite: WAL
+    checkpoint + VACUUM; PostgreSQL: VACUUM FULL + ANALYZE + CHECKPOINT)."""
+    from rapport.cli.schema_guard import ensure_schema
+    from rapport.storage.vacuum import do_vacuum
+
+    ensure_schema()
+    steps = do_vacuum(full=full)
+    if json_out:
+        emit_json({"database": _where(), "steps": steps})
+    else:
+        stdout.print(f"database {_where()}: {'; '.join(steps)}")

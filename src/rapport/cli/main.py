@@ -7,7 +7,21 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from rapport.cli import analysis, bench, conversations, db, demo, reports, serve, users
+from rapport.cli import (
+    analysis,
+    bench,
+    channels,
+    conversations,
+    db,
+    demo,
+    knowledge,
+    network,
+    people,
+    reports,
+    schedule,
+    serve,
+    users,
+)
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
 from rapport.settings import SettingsError
@@ -51,6 +65,14 @@ app.add_typer(demo.app, name="demo")
 app.command("bench")(bench.bench)
 app.add_typer(users.app, name="users")
 app.command("audit")(users.audit)
+app.add_typer(network.app, name="network")
+app.add_typer(knowledge.app, name="kb")
+app.add_typer(channels.app, name="channels")
+app.add_typer(schedule.app, name="schedule")
+people.app.add_typer(people.role_app, name="role")
+app.add_typer(people.app, name="people")
+app.add_typer(people.consent_app, name="consent")
+app.add_typer(people.sales_app, name="sales")
 app.command("analyze")(analysis.analyze)
 app.command("reanalyze")(analysis.reanalyze)
 app.add_typer(analysis.topics_app, name="topics")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 
 from rapport.cli.output import emit_json, parse_when, stdout
 from rapport.cli.schema_guard import ensure_schema
+from rapport.relationships.queries import sales_report
 from rapport.reports.summary import ReportFilter, compute_report
 from rapport.storage.engine import session_scope
 
@@ -21,18 +24,26 @@ def report(
     ),
     until: str | None = typer.Option(None, "--until", help="Up to (excluding) this date/time."),
     channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
+    sales: bool = typer.Option(
+        False,
+        "--sales",
+        help="Add revenue of socially engaged vs other customers, before/after first contact.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The listening/engagement report: volumes, threads, and per brand answers,
-    response time and talk/listen ratio."""
+    response time and talk/listen ratio (with --sales: social activity vs sales)."""
     flt = ReportFilter(
         since=parse_when(since, "--since"), until=parse_when(until, "--until"), channel=channel
     )
     ensure_schema()
     with session_scope() as session:
         result = compute_report(session, flt)
+        sales_doc = sales_report(session) if sales else None
     if json_out:
-        emit_json(result)
+        emit_json(
+            result if sales_doc is None else {**result.model_dump(mode="json"), "sales": sales_doc}
+        )
         return
     stdout.print(
         f"[bold]{result.messages}[/bold] messages in [bold]{result.threads}[/bold] threads: "
@@ -55,4 +66,28 @@ def report(
             ),
             _fmt(b.talk_listen_ratio, "{:.0%}"),
         )
+    stdout.print(table)
+    if sales_doc is not None:
+        _print_sales(sales_doc)
+
+
+def _print_sales(doc: dict[str, Any]) -> None:
+    stdout.print(
+        f"[bold]sales[/bold]: {doc['customers']} customers, "
+        f"{doc['engaged_customers']} socially engaged (we replied to them)"
+    )
+    table = Table(title="revenue by group")
+    for heading in ("currency", "group", "customers", "orders", "revenue", "per customer"):
+        table.add_column(heading, justify="right" if heading != "group" else "left")
+    for currency, groups in doc["currencies"].items():
+        for name in ("engaged", "other", "before_first_contact", "after_first_contact"):
+            g = groups[name]
+            table.add_row(
+                currency,
+                name.replace("_", " "),
+                str(g["customers"]),
+                str(g["orders"]),
+                f"{g['revenue']:.2f}",
+                _fmt(g["revenue_per_customer"], "{:.2f}"),
+            )
     stdout.print(table)

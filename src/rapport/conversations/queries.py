@@ -3,10 +3,12 @@ messages, threads and identities through these, never by raw SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from rapport.conversations.errors import ThreadNotFound
 from rapport.conversations.models import (
@@ -14,10 +16,17 @@ from rapport.conversations.models import (
     Channel,
     Identity,
     Message,
+    MessageMention,
     QuarantinedRow,
     Thread,
 )
-from rapport.conversations.schemas import MessagePublic, QuarantinedRowPublic, ThreadPublic
+from rapport.conversations.schemas import (
+    IdentityPublic,
+    MessagePublic,
+    QuarantinedRowPublic,
+    ThreadPublic,
+)
+from rapport.storage.bulk import in_values
 
 
 def list_quarantine(
@@ -102,3 +111,231 @@ def account_identity_ids(session: Session) -> set[int]:
 
 def count_messages(session: Session) -> int:
     return session.execute(select(func.count()).select_from(Message)).scalar_one()
+
+
+# --------------------------------------------------------------------------
+# links between stored messages and identities (read by the network domain)
+
+
+@dataclass(frozen=True)
+class ReplyLink:
+    """A stored message replying to another stored message."""
+
+    child_id: int
+    parent_id: int
+    child_author_id: int | None
+    parent_author_id: int | None
+    #: When the reply was written.
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MentionLink:
+    """A stored message naming (`@handle`) an identity of its own channel."""
+
+    message_id: int
+    author_id: int | None
+    mentioned_identity_id: int
+    at: datetime
+
+
+def reply_links_touching(
+    session: Session, message_ids: Sequence[int], *, as_reply_only: bool = False
+) -> list[ReplyLink]:
+    """Reply links in which one of these messages is the reply or the message
+    replied to (both ends stored), each once; ``as_reply_only``: only the
+    links in which they are the reply."""
+    if not message_ids:
+        return []
+    child = aliased(Message)
+    parent = aliased(Message)
+    joined = and_(
+        parent.channel_id == child.channel_id, parent.external_id == child.parent_external_id
+    )
+    columns = (
+        child.id,
+        parent.id,
+        child.author_identity_id,
+        parent.author_identity_id,
+        child.created_at,
+    )
+    ids = list(message_ids)
+    found: dict[tuple[int, int], ReplyLink] = {}
+    sides = [in_values(session, child.id, ids)]
+    if not as_reply_only:
+        sides.append(in_values(session, parent.id, ids))
+    for where in sides:
+        query = select(*columns).select_from(child).join(parent, joined).where(where)
+        for cid, pid, cauthor, pauthor, at in session.execute(query):
+            found[(cid, pid)] = ReplyLink(cid, pid, cauthor, pauthor, at)
+    return list(found.values())
+
+
+def mention_links(session: Session, message_ids: Sequence[int]) -> list[MentionLink]:
+    """Mentions written in these messages that name a stored identity."""
+    if not message_ids:
+        return []
+    return _mention_links(session, in_values(session, Message.id, list(message_ids)))
+
+
+def mentions_of(session: Session, identity_ids: Sequence[int]) -> list[MentionLink]:
+    """Stored messages that mention these identities."""
+    if not identity_ids:
+        return []
+    wanted = {
+        (channel, key): ident
+        for ident, channel, key in session.execute(
+            select(Identity.id, Identity.channel_id, Identity.handle_key).where(
+                in_values(session, Identity.id, list(identity_ids))
+            )
+        )
+    }
+    if not wanted:
+        return []
+    # By handle first (indexed), then the message: the cheap way round.
+    query = (
+        select(
+            MessageMention.handle_key,
+            Message.channel_id,
+            Message.id,
+            Message.author_identity_id,
+            Message.created_at,
+        )
+        .join(Message, Message.id == MessageMention.message_id)
+        .where(in_values(session, MessageMention.handle_key, sorted({k for _, k in wanted})))
+    )
+    found = []
+    for key, channel, mid, author, at in session.execute(query):
+        ident = wanted.get((channel, key))
+        if ident is not None:
+            found.append(MentionLink(mid, author, ident, at))
+    return found
+
+
+def _mention_links(session: Session, where: object) -> list[MentionLink]:
+    query = (
+        select(Message.id, Message.author_identity_id, Identity.id, Message.created_at)
+        .select_from(MessageMention)
+        .join(Message, Message.id == MessageMention.message_id)
+        .join(
+            Identity,
+            and_(
+                Identity.channel_id == Message.channel_id,
+                Identity.handle_key == MessageMention.handle_key,
+            ),
+        )
+        .where(where)  # type: ignore[arg-type]
+    )
+    return [
+        MentionLink(mid, author, ident, at) for mid, author, ident, at in session.execute(query)
+    ]
+
+
+def message_id_chunks(session: Session, size: int = 10_000) -> Iterator[list[int]]:
+    """Every stored message id, in increasing order, ``size`` at a time."""
+    last = 0
+    while True:
+        chunk = list(
+            session.execute(
+                select(Message.id).where(Message.id > last).order_by(Message.id).limit(size)
+            ).scalars()
+        )
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
+
+
+def identities_by_ids(session: Session, identity_ids: Sequence[int]) -> dict[int, IdentityPublic]:
+    """Identities by id, with their channel and whether they are our accounts."""
+    if not identity_ids:
+        return {}
+    query = (
+        select(Identity, Channel.name, Account.id)
+        .join(Channel, Channel.id == Identity.channel_id)
+        .outerjoin(Account, Account.identity_id == Identity.id)
+        .where(in_values(session, Identity.id, list(identity_ids)))
+    )
+    return {
+        ident.id: IdentityPublic(
+            id=ident.id,
+            channel=channel,
+            handle=ident.handle,
+            display_name=ident.display_name,
+            is_account=account is not None,
+        )
+        for ident, channel, account in session.execute(query)
+    }
+
+
+def thread_ids_of_messages(session: Session, message_ids: Sequence[int]) -> set[int]:
+    if not message_ids:
+        return set()
+    return set(
+        session.execute(
+            select(Message.thread_id).where(in_values(session, Message.id, list(message_ids)))
+        ).scalars()
+    )
+
+
+def iter_threads(
+    session: Session, thread_ids: Sequence[int] | None = None, *, chunk: int = 500
+) -> Iterator[list[MessagePublic]]:
+    """Threads' messages in time order, one list per thread (all threads when
+    ``thread_ids`` is None), read ``chunk`` threads at a time."""
+    if thread_ids is None:
+        ids = list(session.execute(select(Thread.id).order_by(Thread.id)).scalars())
+    else:
+        ids = sorted(set(thread_ids))
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        grouped: dict[int, list[MessagePublic]] = {tid: [] for tid in part}
+        for msg in _messages(session, [in_values(session, Message.thread_id, part)]):
+            grouped[msg.thread_id].append(msg)
+        for tid in part:
+            if grouped[tid]:
+                yield grouped[tid]
+
+
+def message_by_external_id(
+    session: Session, channel: str, external_id: str
+) -> MessagePublic | None:
+    """The message stored on ``channel`` under ``external_id`` (None: not stored)."""
+    found = _messages(session, [Channel.name == channel, Message.external_id == external_id])
+    return found[0] if found else None
+
+
+def latest_external_id_by_author(session: Session, channel: str, handle: str) -> str | None:
+    """The external id of the newest message ``handle`` wrote on ``channel``."""
+    return session.execute(
+        select(Message.external_id)
+        .join(Channel, Channel.id == Message.channel_id)
+        .join(Identity, Identity.id == Message.author_identity_id)
+        .where(
+            Channel.name == channel, Identity.handle_key == handle.strip().lstrip("@").casefold()
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def channel_message_counts(session: Session) -> dict[str, int]:
+    """Messages stored per channel name."""
+    rows = session.execute(
+        select(Channel.name, func.count(Message.id))
+        .outerjoin(Message, Message.channel_id == Channel.id)
+        .group_by(Channel.name)
+    )
+    return {name: int(count) for name, count in rows}
+
+
+def raw_payloads(session: Session, message_ids: Sequence[int]) -> dict[int, str]:
+    """The raw payload of each message as received (for exports)."""
+    from rapport.storage.bulk import in_values
+
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(Message.id, Message.raw).where(in_values(session, Message.id, list(message_ids)))
+    )
+    return {int(i): raw for i, raw in rows}

@@ -53,3 +53,13 @@ class ChannelPublic(BaseModel):
     name: str
     kind: str
     created_at: datetime
+
+
+class IdentityPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    channel: str
+    handle: str
+    display_name: str | None
+    is_account: bool

@@ -746,3 +746,112 @@ def do_ingest_files(
                 rest.close()
             raise
     return total
+
+
+# --------------------------------------------------------------------------
+# erasure (called by relationships' `do_erase_person`)
+
+
+def do_redact_messages(session: Session, message_ids: Sequence[int]) -> int:
+    """Blank the text, raw payload and parsed extras of ``message_ids`` and drop
+    their mentions. The rows stay (channel, direction, time, thread, external
+    id), so counts, threads and re-import deduplication are unchanged."""
+    ids = list(message_ids)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        session.execute(
+            update(Message)
+            .where(in_values(session, Message.id, chunk))
+            .values(text="", raw="", meta={})
+        )
+        session.execute(
+            delete(MessageMention).where(in_values(session, MessageMention.message_id, chunk))
+        )
+    return len(ids)
+
+
+def do_scrub_messages(
+    session: Session, message_ids: Sequence[int], pattern: Any, replacement: str
+) -> int:
+    """Replace ``pattern`` (a compiled regex of a person's handles, emails,
+    phones) in the text and raw payload of ``message_ids``; returns how many
+    messages changed."""
+    changed = 0
+    ids = list(message_ids)
+    for start in range(0, len(ids), 2000):
+        rows = session.execute(
+            select(Message.id, Message.text, Message.raw).where(
+                in_values(session, Message.id, ids[start : start + 2000])
+            )
+        ).all()
+        for mid, text_, raw in rows:
+            new_text, new_raw = pattern.sub(replacement, text_), pattern.sub(replacement, raw)
+            if new_text != text_ or new_raw != raw:
+                session.execute(
+                    update(Message).where(Message.id == mid).values(text=new_text, raw=new_raw)
+                )
+                changed += 1
+    return changed
+
+
+def do_erase_identities(session: Session, identity_ids: Sequence[int]) -> int:
+    """Replace handles and display names of ``identity_ids`` by `erased-<id>`,
+    and the mentions of those handles in other messages."""
+    rows = session.execute(
+        select(Identity.id, Identity.channel_id, Identity.handle_key).where(
+            in_values(session, Identity.id, list(identity_ids))
+        )
+    ).all()
+    for ident, channel_id, key in rows:
+        erased = f"erased-{ident}"
+        mentioning = list(
+            session.execute(
+                select(MessageMention.message_id)
+                .join(Message, Message.id == MessageMention.message_id)
+                .where(MessageMention.handle_key == key, Message.channel_id == channel_id)
+            ).scalars()
+        )
+        if mentioning:
+            session.execute(
+                update(MessageMention)
+                .where(
+                    MessageMention.handle_key == key,
+                    in_values(session, MessageMention.message_id, mentioning),
+                )
+                .values(handle_key=erased)
+            )
+        session.execute(
+            update(Identity)
+            .where(Identity.id == ident)
+            .values(handle=erased, handle_key=erased, display_name=None)
+        )
+    return len(rows)
+
+
+def do_purge_quarantine(session: Session, pattern: Any) -> int:
+    """Delete quarantined rows whose raw text (or bytes) matches ``pattern``."""
+    doomed: list[int] = []
+    last = 0
+    while True:
+        rows = session.execute(
+            select(QuarantinedRow.id, QuarantinedRow.raw, QuarantinedRow.raw_bytes)
+            .where(QuarantinedRow.id > last)
+            .order_by(QuarantinedRow.id)
+            .limit(5000)
+        ).all()
+        if not rows:
+            break
+        for qid, raw, raw_bytes in rows:
+            data = raw or ""
+            if raw_bytes:
+                data += "\n" + raw_bytes.decode("utf-8", "replace")
+            if pattern.search(data):
+                doomed.append(int(qid))
+        last = int(rows[-1][0])
+    for start in range(0, len(doomed), 5000):
+        session.execute(
+            delete(QuarantinedRow).where(
+                in_values(session, QuarantinedRow.id, doomed[start : start + 5000])
+            )
+        )
+    return len(doomed)

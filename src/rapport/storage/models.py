@@ -15,6 +15,10 @@ MODEL_MODULES = (
     "rapport.relationships.models",
     "rapport.audit.models",
     "rapport.users.models",
+    "rapport.network.models",
+    "rapport.knowledge.models",
+    "rapport.channels.models",
+    "rapport.scheduling.models",
     "rapport.analysis.models",
 )
 

@@ -15,6 +15,8 @@ import rapport
 from rapport.errors import NotFoundError, RapportError
 from rapport.reports.summary import Report, ReportFilter, compute_report
 from rapport.storage.engine import session_scope
+from rapport.web import network as network_api
+from rapport.web import webhooks
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -33,6 +35,9 @@ def create_app() -> FastAPI:
         version=rapport.__version__,
         description="Social CRM: listen, understand, decide, respond, relate.",
     )
+
+    app.include_router(webhooks.router)
+    app.include_router(network_api.router)
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""Bluesky (AT Protocol XRPC): search, notifications, replies with createRecord."""

@@ -1,0 +1,1 @@
+"""Discourse forums: latest posts, replies and private messages as a user."""

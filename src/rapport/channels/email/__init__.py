@@ -1,0 +1,1 @@
+"""Email: IMAP in (UID cursor, threading by Message-ID / References), SMTP out."""

@@ -1,0 +1,1 @@
+"""Mastodon: mentions (notifications), keyword and hashtag search, replies as statuses."""

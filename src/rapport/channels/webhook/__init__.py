@@ -1,0 +1,1 @@
+"""Generic signed webhooks: any system POSTs JSON messages, signed with HMAC-SHA256."""
