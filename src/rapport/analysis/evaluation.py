@@ -176,7 +176,7 @@ def _few_shot(
     return model, custom_intents.predict(model, cached_embeddings(te_texts, CACHE))
 
 
-def evaluate_banking77(data: Path, shots: int = 10, test_size: int = 2000) -> dict[str, Any]:
+def evaluate_banking77(data: Path, shots: int = 10, test_size: int = 1500) -> dict[str, Any]:
     import csv
 
     with (data / "intents" / "banking77_train.csv").open(encoding="utf-8", newline="") as fh:
@@ -205,7 +205,9 @@ def evaluate_banking77(data: Path, shots: int = 10, test_size: int = 2000) -> di
     }
 
 
-def evaluate_clinc(data: Path, shots: int = 10, test_per_intent: int = 10) -> dict[str, Any]:
+def evaluate_clinc(
+    data: Path, shots: int = 10, test_per_intent: int = 5, oos_rows: int = 500
+) -> dict[str, Any]:
     doc = json.loads((data / "intents" / "clinc150_data_full.json").read_text(encoding="utf-8"))
     rng = random.Random(SEED)
     by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -220,7 +222,7 @@ def evaluate_clinc(data: Path, shots: int = 10, test_per_intent: int = 10) -> di
     for text, label in doc["test"]:
         test_by[label].append((text, label))
     test = [r for label in sorted(test_by) for r in test_by[label][:test_per_intent]]
-    oos = [(t, "oos") for t, _ in doc["oos_test"]]
+    oos = [(t, "oos") for t, _ in doc["oos_test"][:oos_rows]]
     model, out = _few_shot(train, test + oos)
     n_in = len(test)
     gold_in = [lb for _, lb in test]
