@@ -41,11 +41,19 @@ def analyze(
 
     custom = None
     if intents is not None:
+        from sqlalchemy.exc import SQLAlchemyError
+
         from rapport.analysis.queries import get_custom_intents
         from rapport.storage.engine import session_scope
 
-        with session_scope() as session:
-            _, blob = get_custom_intents(session, intents)
+        try:
+            with session_scope() as session:
+                _, blob = get_custom_intents(session, intents)
+        except SQLAlchemyError as exc:
+            fail(
+                f"--intents {intents}: cannot read custom intents from the database "
+                f"({type(exc).__name__}); run `rapport db upgrade` and `rapport intents train`"
+            )
         custom = custom_intents.CustomIntentModel.from_bytes(blob)
     fh: BinaryIO
     if source == "-":
