@@ -12,7 +12,11 @@ PORT   ?= 8000
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export RAPPORT_TEST_PG_ADMIN_URL ?= $(PG_ADMIN_URL)
 
-.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration models eval
+WEB_SRC := src/rapport/web/frontend
+WEB_BUILD := build/web
+WEB_STAMP := $(WEB_BUILD)/.installed
+
+.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration web-assets browser models eval
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +28,30 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
-## run: install, migrate the SQLite database, load the demo, serve on http://127.0.0.1:8000
-run: install
+## web-assets: the UI's npm packages (htmx, Chart.js, Swagger UI), pinned by the lock file,
+## installed into build/web and served by the app from there (never a CDN, never committed)
+$(WEB_STAMP): $(WEB_SRC)/package.json $(WEB_SRC)/package-lock.json
+	mkdir -p $(WEB_BUILD)
+	cp $(WEB_SRC)/package.json $(WEB_SRC)/package-lock.json $(WEB_BUILD)/
+	cd $(WEB_BUILD) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+web-assets: $(WEB_STAMP)
+
+## browser: Debian's Chromium for the UI tests (Playwright drives it; no browser download)
+browser:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+## run: install, migrate the SQLite database, load the demo, print the demo admin login,
+## serve the UI and API on http://127.0.0.1:8000
+run: install web-assets
 	$(BIN)/rapport db upgrade
 	$(BIN)/rapport demo load
+	$(BIN)/rapport users ensure-demo-admin
+	@echo "open http://$(HOST):$(PORT)/login"
 	$(BIN)/rapport serve --host $(HOST) --port $(PORT)
 
 ## services: make sure PostgreSQL (and the broker, for the distributed tests) are up
@@ -42,16 +66,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest-sqlite: install
+pytest-sqlite: install web-assets browser
 	RAPPORT_TEST_DB=sqlite $(BIN)/pytest -p no:cacheprovider
 
-pytest-postgresql: install services
+pytest-postgresql: install services web-assets browser
 	RAPPORT_TEST_DB=postgresql $(BIN)/pytest -p no:cacheprovider
 
 ## test: lint, type-check, and the whole suite on SQLite and on PostgreSQL
 test: install services lint typecheck pytest-sqlite pytest-postgresql
 
-bench: install services
+bench: install services web-assets
 	$(BIN)/rapport bench
 
 ## models: retrain every shipped analysis model from ../shared/data (fixed seeds; see MODEL_CARD.md)

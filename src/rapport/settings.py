@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_recycle_seconds: int = Field(default=1800, ge=1)
+    #: Where `make web-assets` installed the UI's npm packages (default: build/web of the checkout).
+    web_assets_dir: Path | None = None
+    #: How long a login (browser session or API token) stays valid.
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    #: How long a customer's preference link stays valid.
+    preference_link_days: int = Field(default=30, ge=1, le=365)
     #: Fernet key(s) for channel credentials at rest, comma-separated (the first
     #: encrypts, every one decrypts: rotation). Unset: derived from `secret_key`.
     credentials_key: str | None = None

@@ -7,16 +7,23 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from rapport.audit.service import cli_actor
+from rapport.auth.tokens import issue_access_token
 from rapport.conversations.service import do_ingest_files
 from rapport.knowledge.service import do_harvest
 from rapport.storage.engine import session_scope
+from rapport.users.schemas import UserCreate
+from rapport.users.service import do_create_user, get_user
 from rapport.web.app import create_app
 
 
 def test_network_and_kb_endpoints(db: Any, tmp_path: Any) -> None:
     from tests.knowledge.conftest import write_slice
 
-    client = TestClient(create_app())
+    with session_scope(write=True) as session:
+        do_create_user(session, UserCreate(email="an@example.com", role="analyst"), actor="t")
+        token = issue_access_token(get_user(session, "an@example.com"))
+    client = TestClient(create_app(), headers={"Authorization": f"Bearer {token}"})
+    assert client.get("/api/v1/network", headers={"Authorization": ""}).status_code == 401
     empty = client.get("/api/v1/network")
     assert empty.status_code == 422 and "empty" in empty.json()["detail"]
     do_ingest_files([write_slice(tmp_path / "slice.csv")], fmt="twcs")

@@ -39,11 +39,12 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import analysis, channels, ingest, network, people
+    from rapport.bench import analysis, channels, ingest, network, people, web
 
     register("ingest", ingest.run)
     register("channels", channels.run)
     register("network", network.run)
     register("people", people.run)
+    register("web", web.run)
     register("analysis", analysis.run)
     return dict(_registry)

@@ -80,6 +80,24 @@ def disable(
         stdout.print(f"disabled {result.email}")
 
 
+@app.command("ensure-demo-admin")
+def ensure_demo_admin(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Create the demo admin (idempotent) and print its login; refused in prod."""
+    from rapport.demo.admin import do_ensure_demo_admin
+
+    ensure_schema()
+    with session_scope(write=True) as session:
+        login = do_ensure_demo_admin(session, actor=cli_actor())
+    if json_out:
+        emit_json({"email": login.email, "password": login.password, "state": login.state})
+    else:
+        stdout.print(
+            f"demo admin login ({login.state}): [bold]{login.email}[/bold] / "
+            f"[bold]{login.password}[/bold]",
+            highlight=False,
+        )
+
+
 def audit(
     action: str | None = typer.Option(None, "--action", help="e.g. people.merge or people.*"),
     subject_type: str | None = typer.Option(None, "--subject-type"),

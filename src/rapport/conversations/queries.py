@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from rapport.conversations.errors import ThreadNotFound
 from rapport.conversations.models import (
+    INBOUND,
     Account,
     Channel,
     Identity,
@@ -21,10 +22,13 @@ from rapport.conversations.models import (
     Thread,
 )
 from rapport.conversations.schemas import (
+    ChannelSummary,
     IdentityPublic,
+    MessagePreview,
     MessagePublic,
     QuarantinedRowPublic,
     ThreadPublic,
+    ThreadSummary,
 )
 from rapport.storage.bulk import in_values
 
@@ -327,6 +331,140 @@ def channel_message_counts(session: Session) -> dict[str, int]:
         .group_by(Channel.name)
     )
     return {name: int(count) for name, count in rows}
+
+
+PREVIEW_CHARS = 280
+
+
+def channel_names(session: Session) -> list[str]:
+    """Every channel's name, sorted (cheap: no counting)."""
+    return list(session.execute(select(Channel.name).order_by(Channel.name)).scalars())
+
+
+def list_channels(session: Session) -> list[ChannelSummary]:
+    """Every channel with its message and thread counts, by name."""
+    volume = (
+        select(
+            Message.channel_id.label("cid"),
+            func.count().label("messages"),
+            func.max(Message.created_at).label("last_at"),
+        )
+        .group_by(Message.channel_id)
+        .subquery("volume")
+    )
+    threads = (
+        select(Thread.channel_id.label("cid"), func.count().label("threads"))
+        .group_by(Thread.channel_id)
+        .subquery("threads")
+    )
+    rows = session.execute(
+        select(Channel, volume.c.messages, threads.c.threads, volume.c.last_at)
+        .outerjoin(volume, volume.c.cid == Channel.id)
+        .outerjoin(threads, threads.c.cid == Channel.id)
+        .order_by(Channel.name)
+    )
+    out = []
+    for channel, messages, thread_count, last_at in rows:
+        out.append(
+            ChannelSummary(
+                id=channel.id,
+                name=channel.name,
+                kind=channel.kind,
+                created_at=channel.created_at,
+                messages=int(messages or 0),
+                threads=int(thread_count or 0),
+                last_message_at=last_at,
+            )
+        )
+    return out
+
+
+def _previews(
+    session: Session, thread_ids: Sequence[int], *, first_inbound: bool
+) -> dict[int, tuple[Message, str | None]]:
+    """Per thread: its latest message, or its first inbound one, with the author's handle."""
+    if not thread_ids:
+        return {}
+    order = (
+        (Message.created_at.asc(), Message.id.asc())
+        if first_inbound
+        else (Message.created_at.desc(), Message.id.desc())
+    )
+    ranked = select(
+        Message.id.label("mid"),
+        func.row_number().over(partition_by=Message.thread_id, order_by=order).label("rn"),
+    ).where(Message.thread_id.in_(list(thread_ids)))
+    if first_inbound:
+        ranked = ranked.where(Message.direction == INBOUND)
+    sub = ranked.subquery("ranked")
+    rows = session.execute(
+        select(Message, Identity.handle)
+        .join(sub, and_(sub.c.mid == Message.id, sub.c.rn == 1))
+        .outerjoin(Identity, Identity.id == Message.author_identity_id)
+    )
+    return {m.thread_id: (m, handle) for m, handle in rows}
+
+
+def list_threads(
+    session: Session,
+    *,
+    channel: str | None = None,
+    thread_ids: Sequence[int] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ThreadSummary], int]:
+    """Threads, most recently active first (or in the order of ``thread_ids``),
+    each with its first customer and latest message, and how many match."""
+    where = []
+    if channel:
+        where.append(Channel.name == channel)
+    if thread_ids is not None:
+        where.append(Thread.id.in_(list(thread_ids)))
+    query = (
+        select(Thread, Channel.name)
+        .join(Channel, Channel.id == Thread.channel_id)
+        .where(*where)
+        .order_by(Thread.last_message_at.desc(), Thread.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    count = select(func.count()).select_from(Thread)
+    if channel:
+        count = count.join(Channel, Channel.id == Thread.channel_id)
+    rows = session.execute(query).all()
+    total = int(session.execute(count.where(*where)).scalar_one())
+    ids = [t.id for t, _ in rows]
+    latest = _previews(session, ids, first_inbound=False)
+    customers = _previews(session, ids, first_inbound=True)
+    out = []
+    for thread, channel_name in rows:
+        last = latest.get(thread.id)
+        first = customers.get(thread.id)
+        out.append(
+            ThreadSummary(
+                id=thread.id,
+                channel=channel_name,
+                first_message_at=thread.first_message_at,
+                last_message_at=thread.last_message_at,
+                message_count=thread.message_count,
+                customer_identity_id=first[0].author_identity_id if first else None,
+                customer=first[1] if first else None,
+                last_message=MessagePreview(
+                    id=last[0].id,
+                    author=last[1],
+                    author_identity_id=last[0].author_identity_id,
+                    direction=last[0].direction,
+                    created_at=last[0].created_at,
+                    text=last[0].text[:PREVIEW_CHARS],
+                )
+                if last
+                else None,
+            )
+        )
+    if thread_ids is not None:
+        position = {tid: n for n, tid in enumerate(thread_ids)}
+        out.sort(key=lambda t: position.get(t.id, len(position)))
+    return out, total
 
 
 def raw_payloads(session: Session, message_ids: Sequence[int]) -> dict[int, str]:

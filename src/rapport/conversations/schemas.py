@@ -56,6 +56,8 @@ class ChannelPublic(BaseModel):
 
 
 class IdentityPublic(BaseModel):
+    """One handle on one channel, written `CHANNEL:HANDLE`."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -63,3 +65,39 @@ class IdentityPublic(BaseModel):
     handle: str
     display_name: str | None
     is_account: bool
+
+
+class MessagePreview(BaseModel):
+    """A message in a list: who, when, which way, the start of its text."""
+
+    id: int
+    author: str | None
+    author_identity_id: int | None
+    direction: str
+    created_at: datetime
+    text: str
+
+
+class ThreadSummary(BaseModel):
+    """A thread in a list, with its first customer and its latest message."""
+
+    id: int
+    channel: str
+    first_message_at: datetime
+    last_message_at: datetime
+    message_count: int
+    customer_identity_id: int | None
+    customer: str | None
+    last_message: MessagePreview | None
+
+
+class ChannelSummary(BaseModel):
+    """A channel with its stored volume."""
+
+    id: int
+    name: str
+    kind: str
+    created_at: datetime
+    messages: int
+    threads: int
+    last_message_at: datetime | None

@@ -15,6 +15,8 @@ MODEL_MODULES = (
     "rapport.relationships.models",
     "rapport.audit.models",
     "rapport.users.models",
+    "rapport.auth.models",
+    "rapport.preferences.models",
     "rapport.network.models",
     "rapport.knowledge.models",
     "rapport.channels.models",

@@ -1,0 +1,50 @@
+"""Which roles may do what: one capability per kind of read or write.
+
+Routes (API and pages) name the capability they need; docs/ROLES.md lists
+every route with the roles this map gives it, and a test calls each route
+as each role to check that both agree. A new domain adds its capabilities
+here (e.g. ``"policy.write": MANAGERS``) and its routes to docs/ROLES.md.
+"""
+
+from __future__ import annotations
+
+from rapport.users.models import ROLES
+
+EVERYONE = frozenset(ROLES)
+#: The people who work conversations: answer, claim, ask customers for preferences.
+WORKERS = frozenset({"agent", "manager", "admin"})
+MANAGERS = frozenset({"manager", "admin"})
+ADMINS = frozenset({"admin"})
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "reports.read": EVERYONE,
+    "conversations.read": EVERYONE,
+    "conversations.work": WORKERS,
+    "people.read": EVERYONE,
+    "preferences.link": WORKERS,
+    "channels.read": MANAGERS,
+    #: Fetch now what a live channel has new (managers watch channel health).
+    "channels.poll": MANAGERS,
+    #: Add, remove, enable, disable live connectors (credentials): admins.
+    "channels.write": ADMINS,
+    "quarantine.read": MANAGERS,
+    "network.read": EVERYONE,
+    "knowledge.read": EVERYONE,
+    #: Approve or reject harvested answers (agents write knowledge).
+    "knowledge.write": WORKERS,
+    "users.read": ADMINS,
+    "users.write": ADMINS,
+    "audit.read": ADMINS,
+    "requests.read": ADMINS,
+    "requests.write": ADMINS,
+}
+
+
+def roles_for(capability: str) -> frozenset[str]:
+    """The roles holding ``capability`` (KeyError for an unknown one: a typo
+    must fail loudly, not open a route to nobody or everybody)."""
+    return CAPABILITIES[capability]
+
+
+def allows(role: str, capability: str) -> bool:
+    return role in CAPABILITIES[capability]

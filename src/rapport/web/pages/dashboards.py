@@ -1,0 +1,95 @@
+"""/dashboards: volume and sentiment over time per channel, response time
+and talk/listen ratio per brand — the same query functions as the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from rapport.conversations.queries import channel_names
+from rapport.reports.summary import ReportFilter, compute_report
+from rapport.reports.timeseries import Bucket, SeriesRange, volume_over_time
+from rapport.web.deps import db_session
+from rapport.web.security import Caller, page_requires
+from rapport.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+TOP_BRANDS = 12
+#: The healthy share of outbound messages (PRODUCT.md: about 25 % talk, 75 % listen).
+TALK_TARGET = 0.25
+
+
+def _day(value: date) -> datetime:
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+@router.get("/dashboards", response_class=HTMLResponse)
+def dashboards_page(
+    request: Request,
+    since: date | None = Query(None),
+    until: date | None = Query(None),
+    bucket: Bucket = Query("day"),
+    channel: str | None = Query(None, max_length=100),
+    session: Session = Depends(db_session),
+    caller: Caller = Depends(page_requires("reports.read")),
+) -> HTMLResponse:
+    channel = channel or None
+    until_dt = _day(until) + timedelta(days=1) if until else None
+    since_dt = _day(since) if since else None
+    rng = SeriesRange(bucket=bucket, since=since_dt, until=until_dt, channel=channel)
+    volume = volume_over_time(session, rng)
+    report = compute_report(
+        session, ReportFilter(since=volume.since, until=volume.until, channel=channel)
+    )
+    brands = sorted(report.brands.items(), key=lambda kv: -(kv[1].inbound + kv[1].outbound))
+    top = brands[:TOP_BRANDS]
+    charts = {
+        "volume": {
+            "labels": [b.isoformat() for b in volume.buckets],
+            "bucket": volume.bucket,
+            "channels": [c.model_dump() for c in volume.channels],
+        },
+        "response": {
+            "labels": [h for h, _ in top],
+            "minutes": [
+                round(b.median_response_seconds / 60, 1)
+                if b.median_response_seconds is not None
+                else None
+                for _, b in top
+            ],
+        },
+        "talk_listen": {
+            "labels": [h for h, _ in top],
+            "outbound": [b.outbound for _, b in top],
+            "inbound": [b.inbound for _, b in top],
+            "ratio": [b.talk_listen_ratio for _, b in top],
+            "target": TALK_TARGET,
+        },
+    }
+    query: dict[str, str] = {"bucket": bucket}
+    if volume.since:
+        query["since"] = volume.since.isoformat()
+    if volume.until:
+        query["until"] = volume.until.isoformat()
+    if channel:
+        query["channel"] = channel
+    context = {
+        "report": report,
+        "brands": top,
+        "volume": volume,
+        "charts": charts,
+        "sentiment_url": "/api/v1/reports/sentiment?" + urlencode(query),
+        "form": {
+            "since": (volume.since.date().isoformat() if volume.since else ""),
+            "until": until.isoformat() if until else "",
+            "bucket": bucket,
+            "channel": channel or "",
+        },
+        "channels": channel_names(session),
+        "talk_target": TALK_TARGET,
+    }
+    return render(request, "dashboards.html", context, caller=caller)
