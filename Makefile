@@ -16,7 +16,7 @@ WEB_SRC := src/rapport/web/frontend
 WEB_BUILD := build/web
 WEB_STAMP := $(WEB_BUILD)/.installed
 
-.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration web-assets browser reliability fuzz bench-scale
+.PHONY: run test install lint typecheck pytest-sqlite pytest-postgresql services bench lock clean migration web-assets browser reliability fuzz bench-scale models eval
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,14 @@ reliability: install services
 fuzz: install
 	RAPPORT_PROPERTY_RANDOM=1 RAPPORT_PROPERTY_EXAMPLES=400 RAPPORT_FUZZ_EXAMPLES=20000 \
 		$(BIN)/pytest -p no:cacheprovider -q tests/reliability/test_fuzz.py tests/reliability/test_importer_properties.py
+
+## models: retrain every shipped analysis model from ../shared/data (fixed seeds; see MODEL_CARD.md)
+models: install
+	$(BIN)/python -m rapport.analysis.training
+
+## eval: measure every model on held-out data; prints the table, writes docs/EVALUATION.md
+eval: install
+	$(BIN)/rapport eval
 
 ## lock: re-pin every dependency after changing pyproject.toml
 lock: | $(BIN)/python

@@ -12,11 +12,13 @@ from rapport.conversations import hooks
 
 def install() -> None:
     """Register every domain's ingest hooks (idempotent)."""
+    from rapport.analysis import service as analysis
     from rapport.network import service as network
     from rapport.relationships import service as relationships
 
     hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)
     hooks.on_batch_stored("network.ties", network.on_batch_stored)
+    hooks.on_batch_stored("analysis.understand", analysis.on_batch_stored)
 
     from rapport.channels.service import POLL_JOB_KIND, run_poll_job
     from rapport.scheduling.registry import register_kind

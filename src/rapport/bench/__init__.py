@@ -39,7 +39,7 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import channels, ingest, network, people, scale, web
+    from rapport.bench import analysis, channels, ingest, network, people, scale, web
 
     register("ingest", ingest.run)
     register("channels", channels.run)
@@ -47,4 +47,5 @@ def available() -> dict[str, Bench]:
     register("people", people.run)
     register("web", web.run)
     register("scale", scale.run)
+    register("analysis", analysis.run)
     return dict(_registry)

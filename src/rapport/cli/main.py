@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from rapport.cli import (
+    analysis,
     bench,
     channels,
     conversations,
@@ -76,6 +77,11 @@ people.app.add_typer(people.role_app, name="role")
 app.add_typer(people.app, name="people")
 app.add_typer(people.consent_app, name="consent")
 app.add_typer(people.sales_app, name="sales")
+app.command("analyze")(analysis.analyze)
+app.command("reanalyze")(analysis.reanalyze)
+app.add_typer(analysis.topics_app, name="topics")
+app.add_typer(analysis.intents_app, name="intents")
+app.command("eval")(analysis.evaluate)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "rapport.knowledge.models",
     "rapport.channels.models",
     "rapport.scheduling.models",
+    "rapport.analysis.models",
 )
 
 
