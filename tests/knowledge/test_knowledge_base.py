@@ -51,12 +51,18 @@ def test_harvest_keeps_resolved_answers_with_their_sources(kb: HarvestResult) ->
 
 
 def _peer_answers_are_credited_to_the_peer(kb: HarvestResult) -> None:
-    # 115911 (not one of our accounts) answered "Where's the prizes...?" and was thanked.
-    entry = _by_answer("4093")
-    assert entry.answered_by == "twitter:115911"
+    # 116229 (not one of our accounts) answered 116230's "Could you share more
+    # details about this issue?" (2297) with 2296, and 116230 followed up (2295).
+    entry = _by_answer("2296")
+    assert entry.answered_by == "twitter:116229"
     assert entry.answered_by_kind == "peer"
-    assert entry.outcome == "thanked"
-    assert [s.external_id for s in entry.sources if s.role == "evidence"] == ["4091"]
+    assert entry.outcome == "followed_up"
+    assert [s.external_id for s in entry.sources if s.role == "evidence"] == ["2295"]
+    # "Don't get me wrong I appreciate the effort but the app is getting too hard
+    # to use for what uselessness I get out of it" (4091) is no thanks: the answer
+    # it replied to (4093) resolved nothing and is not kept.
+    with pytest.raises(StopIteration):
+        _by_answer("4093")
 
 
 def _answers_saying_the_same_are_merged(kb: HarvestResult) -> None:

@@ -10,7 +10,9 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from rapport import pipeline
 from rapport.analysis.queries import MessageAnalysis
+from rapport.conversations import hooks
 from rapport.conversations.service import do_ingest_files
 from rapport.demo import demo_path
 from rapport.network.graph import STRONG_MAX_IDLE_DAYS, STRONG_MIN_INTERACTIONS, load_graph
@@ -84,22 +86,44 @@ def _influencers_communities_and_brokers_carry_reasons(demo_report: dict[str, An
     assert all(len(b["communities"]) >= 2 for b in demo_report["brokers"])
 
 
-def _peer_helpers_and_knowledge_flows_are_found_without_analysis(
+def _peer_helpers_knowledge_flows_advocates_and_detractors_follow_analysis(
     demo_report: dict[str, Any],
 ) -> None:
     helpers = demo_report["peer_helpers"]
     assert helpers
     assert all(h["node"].startswith(("person:", "identity:")) for h in helpers)
     thanked = [h for h in helpers if h["thanked"]]
-    assert thanked and "lexical" in thanked[0]["reason"]
+    # The demo is analysed on ingest: the verdicts cite the stored analysis.
+    assert thanked and "analysis" in thanked[0]["reason"]
     flows = demo_report["knowledge_flows"]
     assert flows and all(f["answers"] == f["by_agents"] + f["by_peers"] for f in flows)
     assert any(f["by_peers"] for f in flows)
     assert all(f["keywords"] for f in flows[:5])
-    # Without stored analysis advocates/detractors are empty and the report says why.
-    assert demo_report["advocates"] == [] and demo_report["detractors"] == []
-    assert demo_report["analysis"]["available"] is False
-    assert "no stored analysis" in demo_report["analysis"]["note"]
+    assert demo_report["analysis"]["available"] is True
+    for section in ("advocates", "detractors"):
+        assert demo_report[section], section
+        assert all(row["reason"] and row["message_ids"] for row in demo_report[section])
+    assert all(a["mean_sentiment"] > 0 for a in demo_report["advocates"])
+    assert all(d["mean_sentiment"] < 0 for d in demo_report["detractors"])
+
+
+def test_without_stored_analysis_the_report_falls_back_to_lexical_rules(db: Any, cli: Any) -> None:
+    """A database imported with the analysis stage switched off (as one
+    migrated from before analysis existed): peer helpers still come from
+    lexical cues, and advocates/detractors are empty with the reason."""
+    hooks.remove_hook("analysis.understand")
+    try:
+        do_ingest_files([demo_path()], fmt="twcs")
+    finally:
+        pipeline.install()
+    result = cli("network", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    thanked = [h for h in doc["peer_helpers"] if h["thanked"]]
+    assert thanked and "lexical" in thanked[0]["reason"]
+    assert doc["advocates"] == [] and doc["detractors"] == []
+    assert doc["analysis"]["available"] is False
+    assert "no stored analysis" in doc["analysis"]["note"]
 
 
 def test_advocates_and_detractors_follow_stored_sentiment(db: Any) -> None:
@@ -137,7 +161,7 @@ def test_report_on_the_demo(demo_report: dict[str, Any]) -> None:
     _report_has_the_contract_keys_and_consistent_counts(demo_report)
     _every_tie_follows_the_stated_strong_weak_rule(demo_report)
     _influencers_communities_and_brokers_carry_reasons(demo_report)
-    _peer_helpers_and_knowledge_flows_are_found_without_analysis(demo_report)
+    _peer_helpers_knowledge_flows_advocates_and_detractors_follow_analysis(demo_report)
 
 
 def test_export_graphml_and_gexf_read_back(

@@ -58,3 +58,22 @@ def test_judge_uses_stored_analysis_when_present() -> None:
     verdict = judge_answer([q, a, later], q, a, analyses)
     assert (verdict.outcome, verdict.method) == ("turned_positive", "analysis")
     assert "-0.60 → +0.50" in verdict.evidence
+
+
+def test_opening_thanks_counts_even_when_the_rest_grumbles() -> None:
+    """TWCS 1184 thanks Virgin Trains' answer, then moans about the app; the
+    whole message reads negative, but the answer helped. TWCS 4091 only
+    "appreciates the effort" inside a complaint: not thanks."""
+    grumble = MessageAnalysis(3, "negative", -0.53, "complaint", 0.3, "en")
+    thanked = thanks_cue(
+        "@VirginTrains Thanks, see it now. Real shame about how poor the new App is though.",
+        grumble,
+    )
+    assert thanked is not None and thanked.method == "lexical"
+    assert "opens with thanks 'Thanks'" in thanked.evidence and "-0.53" in thanked.evidence
+    effort = (
+        "@115911 Don't get me wrong I appreciate the effort but the app is getting too hard "
+        "to use for what uselessness I get out of it"
+    )
+    assert thanks_cue(effort, grumble) is None
+    assert thanks_cue("@AmazonHelp Thanks for nothing. Still broken.", grumble) is None

@@ -9,7 +9,12 @@ every verdict says which one it used:
   question/help opening ("how do I", "can you", "why is"...) (lexical);
 - *thanks*: intent `praise`, or positive sentiment ≥ 0.3 with a thanks word
   (analysis), else a thanks word/phrase ("thanks", "thank you", "ty",
-  "cheers", "that worked", "fixed it"...) (lexical);
+  "cheers", "that worked", "fixed it"...) (lexical). A reply that opens
+  with thanks (within its first three words), in a first sentence with no
+  complaint cue and no "but", is thanks even
+  when the rest of the message grumbles about something else ("Thanks, see
+  it now. Real shame about the new app though."): the whole message's
+  sentiment says nothing about whether *this* answer helped;
 - *complaint*: intent `complaint` or sentiment ≤ −0.3 (analysis), else a
   complaint cue ("still not", "doesn't work", "useless", "ridiculous"...);
 - an answer *resolved* the question when the asker later thanked
@@ -53,7 +58,7 @@ _COMPLAINT = re.compile(
     r"(?:doesn't|does not|didn't|did not|isn't|is not|won't|will not) (?:work|help)|"
     r"none of (?:it|them|this|that|these|those) (?:worked|helped)|"
     r"not working|no help|useless|ridiculous|unacceptable|worst|terrible|awful|"
-    r"disappointed|frustrat\w*|waste of|never again|fed up|wtf|joke)\b",
+    r"disappointed|frustrat\w*|waste of|never again|fed up|wtf|joke|for nothing)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
@@ -112,6 +117,23 @@ def question_cue(text: str, analysis: MessageAnalysis | None = None) -> Cue | No
     return None
 
 
+_BUT = re.compile(r"\b(?:but|however|though)\b", re.IGNORECASE)
+#: How far into the reply a thanks may start and still "open" it ("Ok great, thanks").
+OPENING_WORDS = 3
+
+
+def _opening_thanks(text: str) -> re.Match[str] | None:
+    """Thanks that opens the reply (within its first words), in a first
+    sentence with no complaint cue and no "but" hedge."""
+    opening = next(iter(_SENTENCE.findall(body(text))), "")
+    match = _THANKS.search(opening)
+    if match is None or len(opening[: match.start()].split()) >= OPENING_WORDS:
+        return None
+    if _COMPLAINT.search(opening) or _BUT.search(opening):
+        return None
+    return match
+
+
 def thanks_cue(text: str, analysis: MessageAnalysis | None = None) -> Cue | None:
     match = _THANKS.search(text)
     if analysis is not None:
@@ -119,6 +141,13 @@ def thanks_cue(text: str, analysis: MessageAnalysis | None = None) -> Cue | None
             return Cue("analysis", "intent praise" + (f": {match.group(0)!r}" if match else ""))
         if match and analysis.sentiment_score >= 0.3:
             return Cue("analysis", f"{match.group(0)!r}, sentiment {analysis.sentiment_score:+.2f}")
+        opening = _opening_thanks(text)
+        if opening:
+            return Cue(
+                "lexical",
+                f"opens with thanks {opening.group(0)!r} (whole message: intent "
+                f"{analysis.intent}, sentiment {analysis.sentiment_score:+.2f})",
+            )
         return None
     if match and not _COMPLAINT.search(text):
         return Cue("lexical", match.group(0))
