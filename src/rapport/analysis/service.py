@@ -50,10 +50,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 def current_version(tier: str) -> str:
     """The model version a row analysed now with ``tier`` carries."""
-    fast = fast_model().version
+    fast = f"fast:{fast_model().version}+engine:{engine.ENGINE_REVISION}"
     if tier == "accurate":
-        return f"accurate:{accurate_model().version}+fast:{fast}"
-    return f"fast:{fast}"
+        return f"accurate:{accurate_model().version}+{fast}"
+    return fast
 
 
 # ----------------------------------------------------------------- context
