@@ -46,4 +46,5 @@ def test_bench_measures_against_a_baseline(db: Database, cli) -> None:
         )
         < 0.01
     )
+    assert figures["with_hooks_msg_per_s"] > 0 and figures["with_hooks_seconds"] > 0
     assert "ingest.postgresql" in result.json()["benchmarks"]
