@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from rapport.conversations.models import (
@@ -275,3 +276,43 @@ def test_outbound_authors_become_accounts_not_people(db: Database, cli) -> None:
     assert len(accounts) == 76
     assert people_handles == {r[1] for r in rows if r[2] == "True"}
     assert not accounts & people_handles
+
+
+def test_a_long_import_refreshes_postgresql_planner_statistics_as_it_grows(
+    db: Database, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_postgresql:
+        pytest.skip("SQLite plans without collected statistics")
+    import time
+
+    from sqlalchemy import text
+
+    from rapport.bench.datagen import write_twcs_like
+    from rapport.conversations import service
+    from rapport.settings import reset_settings_cache
+
+    monkeypatch.setenv("RAPPORT_INGEST_ANALYZE_MIN_ROWS", "1000")
+    reset_settings_cache()
+    monkeypatch.setattr(service, "_statistics", service._PlannerStatistics())
+    path = tmp_path / "grow.csv"
+    write_twcs_like(path, 7000, seed=3, brands=4)
+    try:
+        assert cli("ingest", str(path), "--batch-size", "1000").exit_code == 0
+    finally:
+        monkeypatch.delenv("RAPPORT_INGEST_ANALYZE_MIN_ROWS")
+        reset_settings_cache()
+
+    def analyses() -> int:
+        with session_scope() as s:
+            return int(
+                s.execute(
+                    text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'message'")
+                ).scalar_one()
+            )
+
+    # ANALYZE after 1,000, 2,000 and 4,000 stored rows, then the final
+    # VACUUM (ANALYZE): 4 (the statistics view may lag a moment).
+    deadline = time.monotonic() + 10
+    while analyses() < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert analyses() == 4
