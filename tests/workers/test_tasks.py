@@ -31,16 +31,22 @@ def _dead_letters() -> dict:  # type: ignore[type-arg]
     return {"items": [i.model_dump(mode="json") for i in items], "total": total}
 
 
+def _ingest_generated(cli, tmp_path: Path, size: int, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """A small generated TWCS-like history, imported in-process."""
+    from rapport.bench.datagen import write_twcs_like
+
+    data = tmp_path / "some.csv"
+    write_twcs_like(data, size, seed=seed, brands=3)
+    assert cli("ingest", str(data)).exit_code == 0
+
+
 def test_failed_task_is_dead_lettered_listed_and_replayed(
     db: Database, broker: Broker, workers, cli, tmp_path: Path
 ) -> None:
-    from rapport.bench.datagen import write_twcs_like
     from rapport.workers.app import get_app
     from rapport.workers.tasks.reports import render_report
 
-    data = tmp_path / "some.csv"
-    write_twcs_like(data, 300, seed=4, brands=3)
-    cli("ingest", str(data))
+    _ingest_generated(cli, tmp_path, 300, seed=4)
     blocker = tmp_path / "exports"
     blocker.write_text("a file where the export directory should be")
     target = blocker / "report.json"
@@ -115,14 +121,11 @@ def test_analysis_batch_runs_on_a_worker_and_replaces_stale_rows(
 
     from rapport.analysis.models import MessageAnalysis
     from rapport.analysis.service import current_version
-    from rapport.bench.datagen import write_twcs_like
     from rapport.conversations.models import Message
     from rapport.workers.app import get_app
     from rapport.workers.tasks.analysis import analyze_messages
 
-    data = tmp_path / "some.csv"
-    write_twcs_like(data, 400, seed=6, brands=3)
-    cli("ingest", str(data))
+    _ingest_generated(cli, tmp_path, 400, seed=6)
     with session_scope(write=True) as s:
         ids = sorted(s.execute(select(Message.id)).scalars())
         expected = {
