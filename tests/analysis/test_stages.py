@@ -123,3 +123,55 @@ def test_empty_and_emoji_only_texts_are_analysed_without_guessing_words() -> Non
     assert emoji.language == "und"
     assert "no words" in " ".join(emoji.evidence["notes"])
     assert emoji.sentiment == "negative"  # the lexicon knows 😡
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "words"),
+    [
+        (
+            "Thanks, see it now. Real shame about how poor the new App is though.",
+            "negative",
+            {"shame", "poor"},
+        ),
+        ("my flight got cancelled and I was charged twice, refund me now!", "negative", None),
+        ("I love the new update, great job @AppleSupport", "positive", {"love", "great"}),
+    ],
+)
+def test_sentiment_evidence_names_the_words_that_drove_the_label(
+    text: str, label: str, words: set[str] | None
+) -> None:
+    r = engine.analyze_text(text)
+    assert r.sentiment == label
+    evidence = r.evidence["sentiment"]
+    # Lexicon cues are traced back to the message's own words, never left as a
+    # feature name, and weak function words do not crowd them out.
+    assert not any("lexicon" in e for e in evidence)
+    tokens = set(prepare(text).tokens)
+    for item in evidence:
+        assert set(item.split()) <= tokens, (item, tokens)
+    if words is not None:
+        assert words <= set(evidence), evidence
+    assert "how" not in evidence and "now" not in evidence
+
+
+def test_negated_lexicon_words_are_marked_in_the_evidence() -> None:
+    r = engine.analyze_text("this is not good at all")
+    assert r.sentiment == "negative"
+    assert "good (negated)" in r.evidence["sentiment"]
+
+
+def test_evidence_words_come_from_the_message_they_explain() -> None:
+    texts = [
+        "@AmazonHelp worst service ever, my package is lost again",
+        "@Delta thank you so much, the crew was amazing!",
+        "Is the store open today?",
+    ]
+    for text, r in zip(texts, engine.analyze_texts(texts), strict=True):
+        tokens = set(prepare(text).tokens)
+        for stage in ("sentiment", "intent"):
+            for item in r.evidence[stage]:
+                words = item.removesuffix(" (negated)").split()
+                assert set(words) <= tokens or item in {
+                    "opens like a question",
+                    "message length",
+                }, (stage, item, text)

@@ -127,3 +127,38 @@ def test_deleting_a_message_deletes_its_analysis(db: Database, cli, tmp_path: Pa
     with session_scope() as s:
         assert analyses_for(s, [mid]) == {}
     assert _count(Row) == 19
+
+
+def _stored_analysis(url: str | None = None) -> dict[str, tuple[object, ...]]:
+    with session_scope(url=url) as s:
+        return {
+            ext: (r.sentiment, r.intent, r.urgency, r.topics, r.evidence, r.model_version)
+            for ext, r in s.execute(
+                select(Message.external_id, Row).join(Row, Row.message_id == Message.id)
+            )
+        }
+
+
+def test_stored_analysis_does_not_depend_on_arrival_order_or_batches(
+    db: Database, _template: str, cli, tmp_path: Path
+) -> None:
+    from rapport.bench.datagen import write_twcs_like
+    from tests.workers.harness import rapport, twin_database
+
+    ordered = tmp_path / "ordered.csv"
+    write_twcs_like(ordered, 1500, seed=9, brands=4)
+    lines = ordered.read_text(encoding="utf-8").splitlines(keepends=True)
+    backwards = tmp_path / "backwards.csv"
+    backwards.write_text(lines[0] + "".join(reversed(lines[1:])), encoding="utf-8")
+    # Replies before their parents, a customer's later messages before the
+    # earlier ones, batches cutting threads: each message's repetition,
+    # waiting time and topic scope only become known when the rest arrives.
+    assert cli("ingest", str(backwards), "--batch-size", "97").exit_code == 0
+    got = _stored_analysis()
+    with twin_database(tmp_path, _template) as twin:
+        clean = rapport("ingest", str(ordered), RAPPORT_DATABASE_URL=twin)
+        assert clean.returncode == 0, clean.stderr
+        expected = _stored_analysis(twin)
+    assert len(expected) == 1500
+    assert any("repeated" in " ".join(e[4]["urgency"]) for e in expected.values())
+    assert {k for k in expected if got[k] != expected[k]} == set()

@@ -33,7 +33,7 @@ def test_kill_9_mid_import_then_rerun_equals_clean_import(
     db: Database, cli, tmp_path: Path
 ) -> None:
     path = tmp_path / "big.csv"
-    total = write_twcs_like(path, 60_000, seed=5, brands=40)
+    total = write_twcs_like(path, 20_000, seed=5, brands=40)
     proc = subprocess.Popen(
         [sys.executable, "-m", "rapport", "ingest", str(path), "--batch-size", "1000"],
         stdout=subprocess.DEVNULL,

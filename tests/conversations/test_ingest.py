@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from rapport.conversations.models import (
@@ -275,3 +276,98 @@ def test_outbound_authors_become_accounts_not_people(db: Database, cli) -> None:
     assert len(accounts) == 76
     assert people_handles == {r[1] for r in rows if r[2] == "True"}
     assert not accounts & people_handles
+
+
+def test_a_long_import_refreshes_postgresql_planner_statistics_as_it_grows(
+    db: Database, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_postgresql:
+        pytest.skip("SQLite plans without collected statistics")
+    import time
+
+    from sqlalchemy import text
+
+    from rapport.bench.datagen import write_twcs_like
+    from rapport.conversations import service
+    from rapport.settings import reset_settings_cache
+
+    monkeypatch.setenv("RAPPORT_INGEST_ANALYZE_MIN_ROWS", "1000")
+    reset_settings_cache()
+    monkeypatch.setattr(service, "_statistics", service._PlannerStatistics())
+    path = tmp_path / "grow.csv"
+    write_twcs_like(path, 7000, seed=3, brands=4)
+    try:
+        assert cli("ingest", str(path), "--batch-size", "1000").exit_code == 0
+    finally:
+        monkeypatch.delenv("RAPPORT_INGEST_ANALYZE_MIN_ROWS")
+        reset_settings_cache()
+
+    def analyses() -> int:
+        with session_scope() as s:
+            return int(
+                s.execute(
+                    text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'message'")
+                ).scalar_one()
+            )
+
+    # ANALYZE after 1,000, 2,000 and 4,000 stored rows, then the final
+    # VACUUM (ANALYZE): 4 (the statistics view may lag a moment).
+    deadline = time.monotonic() + 10
+    while analyses() < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert analyses() == 4
+
+
+def _quarantined() -> list[tuple[int | None, str]]:
+    from rapport.conversations.models import QuarantinedRow
+
+    with session_scope() as s:
+        return [
+            (line, reason)
+            for line, reason in s.execute(
+                select(QuarantinedRow.line, QuarantinedRow.reason).order_by(QuarantinedRow.line)
+            )
+        ]
+
+
+def test_a_stray_quote_costs_its_own_line_not_the_rows_after_it(
+    db: Database, cli, tmp_path: Path
+) -> None:
+    lines = demo_path().read_bytes().split(b"\n")
+    # Row 3 (line 4) gets a stray quote before its unquoted text: the csv
+    # module reads on to the next quote, swallowing lines 5 and 6.
+    assert b',"' not in lines[3]
+    lines[3] = lines[3].replace(b",@", b',"@', 1)
+    path = tmp_path / "stray.csv"
+    path.write_bytes(b"\n".join(lines))
+    summary = cli("ingest", str(path), "--json").json()
+    assert summary == {"read": 5000, "inserted": 4999, "duplicates": 0, "quarantined": 1}
+    ((line, reason),) = _quarantined()
+    assert line == 4 and "unbalanced quote" in reason
+    with session_scope() as s:
+        stored = set(s.execute(select(Message.external_id)).scalars())
+    with demo_path().open(newline="", encoding="utf-8") as fh:
+        ids = [r["tweet_id"] for r in csv.DictReader(fh)]
+    assert stored == set(ids) - {ids[2]}
+
+
+def test_an_unclosed_quote_does_not_swallow_the_rest_of_the_file(
+    db: Database, cli, tmp_path: Path
+) -> None:
+    from rapport.conversations.importers.source import MAX_RECORD_LINES
+
+    header = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id"
+    when = "Tue Oct 31 22:10:47 +0000 2017"
+    rows = [f'1,ada,True,{when},"never closed,,']
+    rows += [f"{i},bob,True,{when},plain text {i},," for i in range(2, MAX_RECORD_LINES + 502)]
+    path = tmp_path / "unclosed.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    summary = cli("ingest", str(path), "--json").json()
+    assert summary == {
+        "read": MAX_RECORD_LINES + 501,
+        "inserted": MAX_RECORD_LINES + 500,
+        "duplicates": 0,
+        "quarantined": 1,
+    }
+    ((line, reason),) = _quarantined()
+    assert line == 2 and f"past {MAX_RECORD_LINES} lines" in reason

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from rapport.analysis.models import MessageAnalysis
 from rapport.conversations.models import (
     Account,
     Channel,
@@ -116,6 +117,21 @@ def snapshot(url: str | None = None) -> dict[str, Any]:
                     t.last_at.isoformat(),
                 )
                 for t in s.execute(select(NetworkTie)).scalars()
+            },
+            # the analysis domain's ingest hook: every stage's value and evidence
+            "analysis": {
+                mid_key[a.message_id]: (
+                    a.tier,
+                    a.model_version,
+                    a.language,
+                    a.sentiment,
+                    a.sentiment_score,
+                    a.intent,
+                    a.urgency,
+                    json.dumps(a.topics),
+                    json.dumps(a.evidence, sort_keys=True),
+                )
+                for a in s.execute(select(MessageAnalysis)).scalars()
             },
             "report": compute_report(s).model_dump(mode="json"),
         }

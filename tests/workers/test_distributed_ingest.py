@@ -31,6 +31,7 @@ def test_distributed_import_equals_in_process_import(
         expected = snapshot(twin)
     assert expected["threads"] and expected["people"] and expected["quarantine"]
     assert expected["interactions"] and expected["ties"]  # the downstream hooks ran too
+    assert len(expected["analysis"]) == len(expected["messages"])
     # Several writers at once on PostgreSQL; SQLite takes one writer at a time.
     for _ in range(2 if db.is_postgresql else 1):
         workers()

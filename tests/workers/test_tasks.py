@@ -31,16 +31,22 @@ def _dead_letters() -> dict:  # type: ignore[type-arg]
     return {"items": [i.model_dump(mode="json") for i in items], "total": total}
 
 
+def _ingest_generated(cli, tmp_path: Path, size: int, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """A small generated TWCS-like history, imported in-process."""
+    from rapport.bench.datagen import write_twcs_like
+
+    data = tmp_path / "some.csv"
+    write_twcs_like(data, size, seed=seed, brands=3)
+    assert cli("ingest", str(data)).exit_code == 0
+
+
 def test_failed_task_is_dead_lettered_listed_and_replayed(
     db: Database, broker: Broker, workers, cli, tmp_path: Path
 ) -> None:
-    from rapport.bench.datagen import write_twcs_like
     from rapport.workers.app import get_app
     from rapport.workers.tasks.reports import render_report
 
-    data = tmp_path / "some.csv"
-    write_twcs_like(data, 300, seed=4, brands=3)
-    cli("ingest", str(data))
+    _ingest_generated(cli, tmp_path, 300, seed=4)
     blocker = tmp_path / "exports"
     blocker.write_text("a file where the export directory should be")
     target = blocker / "report.json"
@@ -79,25 +85,66 @@ def test_failed_task_is_dead_lettered_listed_and_replayed(
 def test_task_whose_service_is_not_installed_waits_as_a_dead_letter(
     db: Database, broker: Broker, workers
 ) -> None:
+    from rapport.workers.app import get_app
     from rapport.workers.errors import TaskNotWired
-    from rapport.workers.tasks.analysis import ANALYZE
+    from rapport.workers.tasks import engagement
     from rapport.workers.wiring import resolve
 
-    try:
-        resolve(ANALYZE)
-        pytest.skip("the analysis service is installed: nothing waits")
-    except TaskNotWired:
-        pass
-    from rapport.workers.app import get_app
-    from rapport.workers.tasks.analysis import analyze_messages
-
     get_app()
-    analyze_messages.apply_async(args=([1, 2, 3],))
+    # The tasks still waiting for their domain's service (engagement is being
+    # written); once every one is wired there is nothing left to wait for.
+    waiting = []
+    for target, task, args in (
+        (engagement.TRIAGE, engagement.triage_threads, ([1, 2],)),
+        (engagement.SEND, engagement.send_outbox_item, (1,)),
+    ):
+        try:
+            resolve(target)
+        except TaskNotWired:
+            waiting.append((target, task, args))
+    if not waiting:
+        pytest.skip("every task's service is installed: nothing waits")
+    target, task, args = waiting[0]
+    task.apply_async(args=args)
     workers()
     _wait_for(lambda: _dead_letters()["total"] == 1, what="the dead letter")
     letter = _dead_letters()["items"][0]
     assert letter["error_type"] == "TaskNotWired"
-    assert "do_analyze_messages" in letter["error"]
+    assert target.split(":")[1] in letter["error"]
+    assert letter["task_name"] == task.name
+
+
+def test_analysis_batch_runs_on_a_worker_and_replaces_stale_rows(
+    db: Database, broker: Broker, workers, cli, tmp_path: Path
+) -> None:
+    from sqlalchemy import select, update
+
+    from rapport.analysis.models import MessageAnalysis
+    from rapport.analysis.service import current_version
+    from rapport.conversations.models import Message
+    from rapport.workers.app import get_app
+    from rapport.workers.tasks.analysis import analyze_messages
+
+    _ingest_generated(cli, tmp_path, 400, seed=6)
+    with session_scope(write=True) as s:
+        ids = sorted(s.execute(select(Message.id)).scalars())
+        expected = {
+            a.message_id: (a.sentiment, a.intent, a.urgency, a.evidence)
+            for a in s.execute(select(MessageAnalysis)).scalars()
+        }
+        s.execute(update(MessageAnalysis).values(model_version="fast:old", sentiment="stale"))
+    assert len(expected) == len(ids) == 400
+    get_app()
+    analyze_messages.apply_async(args=(ids[:250],))
+    analyze_messages.apply_async(args=(ids[250:],))
+    worker = workers(queues="analysis")
+    _wait_for(lambda: worker.text().count("succeeded in") >= 2, what="both analysis batches")
+    with session_scope() as s:
+        rows = list(s.execute(select(MessageAnalysis)).scalars())
+    assert len(rows) == 400  # replaced, not added
+    assert {r.model_version for r in rows} == {current_version("fast")}
+    assert {r.message_id: (r.sentiment, r.intent, r.urgency, r.evidence) for r in rows} == expected
+    assert _dead_letters()["total"] == 0
 
 
 def test_sigterm_lets_the_running_chunk_finish(

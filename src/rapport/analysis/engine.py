@@ -26,9 +26,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from rapport.analysis import custom_intents, language, urgency
-from rapport.analysis.features import DENSE
+from rapport.analysis.features import DENSE, Featurizer, TokenCues
 from rapport.analysis.loading import (
-    FastModel,
     LinearHead,
     accurate_model,
     fast_model,
@@ -36,6 +35,12 @@ from rapport.analysis.loading import (
 )
 from rapport.analysis.text import Prepared, prepare_batch
 from rapport.analysis.topics import TermIndex, assign_embeddings
+
+#: Revision of how this module turns model outputs into values and evidence;
+#: part of every stored row's model version, so `rapport reanalyze` re-runs
+#: rows written by an older revision even when the models did not change.
+#: 2: lexicon cues traced back to the words that carry them.
+ENGINE_REVISION = 2
 
 Tier = Literal["fast", "accurate"]
 TIERS: tuple[str, ...] = ("fast", "accurate")
@@ -138,35 +143,90 @@ class Result:
 def _top_evidence(
     head: LinearHead,
     x: sp.csr_matrix,
+    cues: TokenCues,
     labels: npt.NDArray[np.int64],
-    names: Any,
+    fz: Featurizer,
     k: int = 3,
 ) -> list[list[str]]:
-    """The features that pushed each row toward its label most: x_j × (w_j,label
-    − mean_c w_j,c), vectorised over all non-zeros of the batch."""
-    cols = x.indices
+    """The words (and other cues) that pushed each row toward its label most.
+
+    A feature's push is x_j × (w_j,label − mean_c w_j,c). The dense lexicon
+    features are sums of the message's word valences, so their push is handed
+    back to those words in proportion to each word's valence: "shame" and
+    "poor" are named, not "negative words". The ?/! counts go to the `?`/`!`
+    tokens. Per row, items pushing at least a fifth as hard as the strongest
+    one are kept, at most ``k``, strongest first. Vectorised over the batch."""
+    n_rows = x.shape[0]
+    n_terms = fz.n_terms
     counts = np.diff(x.indptr)
-    rows = np.repeat(np.arange(x.shape[0]), counts)
+    rows = np.repeat(np.arange(n_rows), counts)
+    cols = x.indices.astype(np.int64)
     contrib = x.data * head.centred[cols, labels[rows]]
-    order = np.lexsort((-contrib, rows))
-    rank = np.arange(len(order)) - x.indptr[rows[order]]
-    keep = order[(rank < k) & (contrib[order] > 0.02)]
-    out: list[list[str]] = [[] for _ in range(x.shape[0])]
-    for r, c in zip(rows[keep].tolist(), cols[keep].tolist(), strict=True):
-        out[r].append(names(c))
+    # The dense lexicon pushes, per row, handed back to the words.
+    pos_col, neg_col = (
+        n_terms + DENSE.index("lexicon_positive"),
+        n_terms + DENSE.index("lexicon_negative"),
+    )
+    pushes = {}
+    for col in (pos_col, neg_col):
+        at = cols == col
+        per_row = np.zeros(n_rows)
+        per_row[rows[at]] = contrib[at]
+        contrib[at] = 0.0
+        pushes[col] = per_row
+    extra_rows: list[npt.NDArray[np.int64]] = []
+    extra_cols: list[npt.NDArray[np.int64]] = []
+    extra_vals: list[npt.NDArray[np.float64]] = []
+    lexical = cues.valence != 0
+    if lexical.any():
+        t_doc, t_uni, t_val = cues.doc[lexical], cues.uni[lexical], cues.valence[lexical]
+        for col, part in ((pos_col, np.maximum(t_val, 0)), (neg_col, np.maximum(-t_val, 0))):
+            total = np.bincount(t_doc, part, minlength=n_rows)
+            share = np.divide(part, total[t_doc], out=np.zeros_like(part), where=part > 0)
+            extra_rows.append(t_doc)
+            extra_cols.append(t_uni)
+            extra_vals.append(pushes[col][t_doc] * share)
+    # Question and exclamation marks: the dense count joins the token's own weight.
+    for name, token_col in (("question_mark", fz.token_id("?")), ("exclamation", fz.token_id("!"))):
+        col = n_terms + DENSE.index(name)
+        at = cols == col
+        if token_col >= 0 and at.any():
+            extra_rows.append(rows[at])
+            extra_cols.append(np.full(int(at.sum()), token_col, dtype=np.int64))
+            extra_vals.append(contrib[at].copy())
+            contrib[at] = 0.0
+    if extra_rows:
+        rows = np.concatenate([rows, *extra_rows])
+        cols = np.concatenate([cols, *extra_cols])
+        contrib = np.concatenate([contrib, *extra_vals])
+    n_cols = np.int64(fz.n_features)
+    keys, inverse = np.unique(rows * n_cols + cols, return_inverse=True)
+    total = np.bincount(inverse.ravel(), contrib, minlength=len(keys))
+    u_rows, u_cols = keys // n_cols, keys % n_cols
+    negated = set()
+    if cues.negated.any():
+        negated = {
+            (int(d), int(u))
+            for d, u in zip(cues.doc[cues.negated], cues.uni[cues.negated], strict=True)
+        }
+    strongest = np.zeros(n_rows)
+    np.maximum.at(strongest, u_rows, total)
+    floor = np.maximum(0.02, 0.2 * strongest)
+    good = total >= floor[u_rows]
+    u_rows, u_cols, total = u_rows[good], u_cols[good], total[good]
+    order = np.lexsort((-total, u_rows))
+    out: list[list[str]] = [[] for _ in range(n_rows)]
+    for r, c in zip(u_rows[order].tolist(), u_cols[order].tolist(), strict=True):
+        if len(out[r]) < k:
+            name = _feature_label(fz, c)
+            out[r].append(f"{name} (negated)" if (r, c) in negated else name)
     return out
 
 
-def _feature_label(fm: FastModel) -> Any:
-    fz = fm.featurizer
-    n_terms = fz.n_terms
-
-    def name(index: int) -> str:
-        if index >= n_terms:
-            return _DENSE_NAMES[DENSE[index - n_terms]]
-        return fz.feature_name(index)
-
-    return name
+def _feature_label(fz: Featurizer, index: int) -> str:
+    if index >= fz.n_terms:
+        return _DENSE_NAMES[DENSE[index - fz.n_terms]]
+    return fz.feature_name(index)
 
 
 def analyze_prepared(
@@ -187,7 +247,7 @@ def analyze_prepared(
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}")
     fm = fast_model()
-    x = fm.featurizer.transform(prepared)
+    x, cues = fm.featurizer.transform_with_cues(prepared)
     sent_logits = fm.sentiment.logits(x)
     sent_p = fm.sentiment.proba(x)
     versions = {"fast": fm.version}
@@ -214,11 +274,11 @@ def analyze_prepared(
     s_idx = sent_p.argmax(axis=1)
     neg_i, pos_i = classes.index("negative"), classes.index("positive")
     scores = sent_p[:, pos_i] - sent_p[:, neg_i]
-    names = _feature_label(fm)
-    sent_ev = _top_evidence(fm.sentiment, x, s_idx.astype(np.int64), names)
+    fz = fm.featurizer
+    sent_ev = _top_evidence(fm.sentiment, x, cues, s_idx.astype(np.int64), fz)
     int_p = fm.intent.proba(x)
     i_idx = int_p.argmax(axis=1)
-    int_ev = _top_evidence(fm.intent, x, i_idx.astype(np.int64), names)
+    int_ev = _top_evidence(fm.intent, x, cues, i_idx.astype(np.int64), fz)
     langs = language.detect(prepared)
     custom_out = (
         custom_intents.predict(custom, embeddings)  # type: ignore[arg-type]

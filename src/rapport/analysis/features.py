@@ -80,6 +80,18 @@ DENSE = (
 _N_SCALAR = -0.74  # VADER's dampened flip of a negated word
 
 
+@dataclass(frozen=True)
+class TokenCues:
+    """Per token of a transformed batch (in reading order): its message, its
+    unigram id (-1 when unknown) and its lexicon valence after negation; the
+    dense lexicon features are sums of these valences."""
+
+    doc: npt.NDArray[np.int64]
+    uni: npt.NDArray[np.int64]
+    valence: npt.NDArray[np.float64]
+    negated: npt.NDArray[np.bool_]
+
+
 @dataclass
 class Featurizer:
     """Unigram vocabulary, bigram pair keys, IDF and per-unigram cues."""
@@ -103,6 +115,10 @@ class Featurizer:
         self._q = self._index.get("?", -1)
         self._x = self._index.get("!", -1)
 
+    def token_id(self, token: str) -> int:
+        """The unigram column of ``token`` (-1 when it is not in the vocabulary)."""
+        return self._index.get(token, -1)
+
     @property
     def n_terms(self) -> int:
         return len(self.unigrams) + len(self.bigram_keys)
@@ -122,6 +138,11 @@ class Featurizer:
 
     def transform(self, prepared: Sequence[Prepared]) -> sp.csr_matrix:
         """The feature matrix of ``prepared`` (one row per message)."""
+        return self.transform_with_cues(prepared)[0]
+
+    def transform_with_cues(self, prepared: Sequence[Prepared]) -> tuple[sp.csr_matrix, TokenCues]:
+        """The feature matrix, and per token the lexicon valence behind its
+        dense lexicon features (what evidence traces back to words)."""
         n_docs = len(prepared)
         n_uni = len(self.unigrams)
         lengths = np.fromiter((len(p.tokens) for p in prepared), dtype=np.int64, count=n_docs)
@@ -154,32 +175,47 @@ class Featurizer:
         vals = (1.0 + np.log(counts)) * self.idf[cols]
         norms = np.sqrt(np.bincount(rows, vals * vals, minlength=n_docs))
         vals /= np.where(norms > 0, norms, 1.0)[rows]
-        dense = self._dense(uni, doc, starts, lengths)
+        cues = self._token_cues(uni, doc, starts)
+        dense = self._dense(cues, starts, lengths)
         n_dense = len(DENSE)
         all_rows = np.concatenate([rows, np.repeat(np.arange(n_docs), n_dense)])
         all_cols = np.concatenate([cols, np.tile(np.arange(n_terms, n_terms + n_dense), n_docs)])
         all_vals = np.concatenate([vals, dense.ravel()])
-        return sp.csr_matrix((all_vals, (all_rows, all_cols)), shape=(n_docs, self.n_features))
+        x = sp.csr_matrix((all_vals, (all_rows, all_cols)), shape=(n_docs, self.n_features))
+        return x, cues
 
-    def _dense(
+    def _token_cues(
         self,
         uni: npt.NDArray[np.int64],
         doc: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
+    ) -> TokenCues:
+        """Each token's lexicon valence, flipped (VADER-style) when one of the
+        three tokens before it in its message is a negator."""
+        if not len(uni):
+            empty_f = np.zeros(0, dtype=np.float64)
+            return TokenCues(doc, uni, empty_f, np.zeros(0, dtype=bool))
+        known = uni >= 0
+        safe = np.where(known, uni, 0)
+        valence = np.where(known, self.valence[safe], 0.0)
+        negator = known & self._negator[safe]
+        cum = np.concatenate([[0], np.cumsum(negator)])
+        pos = np.arange(len(uni))
+        window = np.maximum(pos - 3, starts[doc])
+        negated = ((cum[pos] - cum[window]) > 0) & (valence != 0)
+        valence = np.where(negated, valence * _N_SCALAR, valence)
+        return TokenCues(doc, uni, valence, negated)
+
+    def _dense(
+        self,
+        cues: TokenCues,
         starts: npt.NDArray[np.int64],
         lengths: npt.NDArray[np.int64],
     ) -> npt.NDArray[np.float64]:
         n_docs = len(lengths)
         out = np.zeros((n_docs, len(DENSE)), dtype=np.float64)
+        uni, doc, valence = cues.uni, cues.doc, cues.valence
         if len(uni):
-            known = uni >= 0
-            safe = np.where(known, uni, 0)
-            valence = np.where(known, self.valence[safe], 0.0)
-            negator = known & self._negator[safe]
-            cum = np.concatenate([[0], np.cumsum(negator)])
-            pos = np.arange(len(uni))
-            window = np.maximum(pos - 3, starts[doc])
-            negated = (cum[pos] - cum[window]) > 0
-            valence = np.where(negated, valence * _N_SCALAR, valence)
             out[:, 0] = np.log1p(np.bincount(doc, np.maximum(valence, 0), minlength=n_docs))
             out[:, 1] = np.log1p(np.bincount(doc, np.maximum(-valence, 0), minlength=n_docs))
             out[:, 2] = np.minimum(np.bincount(doc, uni == self._q, minlength=n_docs), 3) / 3

@@ -50,10 +50,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 def current_version(tier: str) -> str:
     """The model version a row analysed now with ``tier`` carries."""
-    fast = fast_model().version
+    fast = f"fast:{fast_model().version}+engine:{engine.ENGINE_REVISION}"
     if tier == "accurate":
-        return f"accurate:{accurate_model().version}+fast:{fast}"
-    return f"fast:{fast}"
+        return f"accurate:{accurate_model().version}+{fast}"
+    return fast
 
 
 # ----------------------------------------------------------------- context
@@ -366,8 +366,102 @@ def do_analyze_messages(
 
 
 def on_batch_stored(session: Session, batch: StoredBatch) -> None:
-    """Ingest hook: analyse every new message (fast tier) in the batch's transaction."""
+    """Ingest hook: analyse every new message (fast tier) in the batch's
+    transaction, then re-analyse the stored messages whose context the batch
+    changed (see `context_grown_by`), so what is stored does not depend on the
+    order or the batches in which messages arrived."""
     do_analyze_messages(session, batch.message_ids, tier="fast", replace=False)
+    grown = context_grown_by(session, batch.message_ids, batch.thread_ids)
+    if not grown:
+        return
+    tiers: dict[str, list[int]] = defaultdict(list)
+    for mid, tier in session.execute(
+        select(MessageAnalysis.message_id, MessageAnalysis.tier).where(
+            in_values(session, MessageAnalysis.message_id, grown)
+        )
+    ):
+        tiers[tier if tier in engine.TIERS else "fast"].append(int(mid))
+    for tier, ids in sorted(tiers.items()):
+        do_analyze_messages(session, ids, tier=tier, replace=True)
+
+
+def context_grown_by(
+    session: Session, new_ids: Sequence[int], thread_ids: Iterable[int]
+) -> list[int]:
+    """Stored inbound messages (not among ``new_ids``) whose analysis context
+    includes one of the new messages, which arrived after them: a message by
+    the same author in the 24 h before (repetition), an earlier message of the
+    same thread (waiting time, a brand reply), or their parent (topic scope).
+    A message's analysis depends only on messages written before it, so once
+    these are re-analysed the result equals a clean import in time order."""
+    new = set(new_ids)
+    if not new:
+        return []
+    fresh = session.execute(
+        select(
+            Message.channel_id,
+            Message.external_id,
+            Message.author_identity_id,
+            Message.direction,
+            _raw(Message.created_at),
+            Message.thread_id,
+        ).where(in_values(session, Message.id, list(new)))
+    ).all()
+    by_author: dict[int, list[datetime]] = defaultdict(list)
+    thread_start: dict[int, datetime] = {}
+    externals: set[tuple[int, str]] = set()
+    for channel_id, ext, author, direction, created, thread_id in fresh:
+        when = _utc(created)
+        externals.add((int(channel_id), str(ext)))
+        if direction == INBOUND and author is not None:
+            by_author[int(author)].append(when)
+        if thread_id is not None:
+            known = thread_start.get(int(thread_id))
+            thread_start[int(thread_id)] = when if known is None else min(known, when)
+    grown: set[int] = set()
+    if by_author:
+        for stamps in by_author.values():
+            stamps.sort()
+        lo = min(t[0] for t in by_author.values())
+        hi = max(t[-1] for t in by_author.values()) + timedelta(hours=24)
+        for mid, author, created in session.execute(
+            select(Message.id, Message.author_identity_id, _raw(Message.created_at)).where(
+                in_values(session, Message.author_identity_id, sorted(by_author)),
+                Message.direction == INBOUND,
+                Message.created_at > lo,
+                Message.created_at <= hi,
+            )
+        ):
+            if mid in new:
+                continue
+            when = _utc(created)
+            stamps = by_author[int(author)]
+            # a new message of the author in [when - 24 h, when)
+            at = bisect.bisect_left(stamps, when - timedelta(hours=24))
+            if at < len(stamps) and stamps[at] < when:
+                grown.add(int(mid))
+    threads = sorted(set(thread_start) | {int(t) for t in thread_ids})
+    if threads:
+        for mid, thread_id, channel_id, parent, created in session.execute(
+            select(
+                Message.id,
+                Message.thread_id,
+                Message.channel_id,
+                Message.parent_external_id,
+                _raw(Message.created_at),
+            ).where(
+                in_values(session, Message.thread_id, threads),
+                Message.direction == INBOUND,
+            )
+        ):
+            if mid in new:
+                continue
+            start = thread_start.get(int(thread_id))
+            if (start is not None and _utc(created) > start) or (
+                parent is not None and (int(channel_id), str(parent)) in externals
+            ):
+                grown.add(int(mid))
+    return sorted(grown)
 
 
 def on_threads_merged(session: Session, survivor: int, absorbed: list[int]) -> None:

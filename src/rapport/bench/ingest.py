@@ -29,20 +29,31 @@ def _probe(mode: str, url: str, path: Path) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _figures(name: str, size: int, base: dict[str, Any], ours: dict[str, Any]) -> BenchResult:
-    ours_rate = ours["rows"] / ours["seconds"] if ours["seconds"] else 0.0
-    base_rate = base["rows"] / base["seconds"] if base["seconds"] else 0.0
+def _rate(run: dict[str, Any]) -> float:
+    return float(run["rows"] / run["seconds"]) if run["seconds"] else 0.0
+
+
+def _figures(
+    name: str, size: int, base: dict[str, Any], core: dict[str, Any], full: dict[str, Any]
+) -> BenchResult:
+    core_rate, full_rate, base_rate = _rate(core), _rate(full), _rate(base)
     return BenchResult(
         name=name,
         figures={
             "messages": size,
-            "ingest_msg_per_s": round(ours_rate),
+            "ingest_msg_per_s": round(core_rate),
             "baseline_executemany_rows_per_s": round(base_rate),
-            "ratio_to_baseline": round(ours_rate / base_rate, 3) if base_rate else None,
-            "ingest_seconds": round(ours["seconds"], 2),
-            "peak_rss_mb": round(ours["peak_rss_mb"], 1),
+            "ratio_to_baseline": round(core_rate / base_rate, 3) if base_rate else None,
+            "ingest_seconds": round(core["seconds"], 2),
+            "peak_rss_mb": round(core["peak_rss_mb"], 1),
+            "with_hooks_msg_per_s": round(full_rate),
+            "with_hooks_ratio_to_baseline": round(full_rate / base_rate, 3) if base_rate else None,
+            "with_hooks_seconds": round(full["seconds"], 2),
+            "with_hooks_peak_rss_mb": round(full["peak_rss_mb"], 1),
         },
-        notes="import + threading + people, batches of 5,000, one process",
+        notes="ingest = import + threading (the foundation's figure); with_hooks = "
+        "`rapport ingest` as installed (+ people, network ties, fast analysis in the same "
+        "transactions); one process, default batch size",
     )
 
 
@@ -66,8 +77,9 @@ def run(options: BenchOptions) -> list[BenchResult]:
         size = write_twcs_like(data, options.size)
         sqlite_url = f"sqlite:///{tmp}/bench.db"
         base = _probe("baseline", sqlite_url, data)
-        ours = _probe("ingest", sqlite_url, data)
-        results.append(_figures("ingest.sqlite", size, base, ours))
+        core = _probe("core", sqlite_url, data)
+        full = _probe("ingest", f"sqlite:///{tmp}/bench_hooks.db", data)
+        results.append(_figures("ingest.sqlite", size, base, core, full))
         admin = (options.pg_url or DEFAULT_PG_ADMIN).replace(
             "postgresql+psycopg://", "postgresql://"
         )
@@ -78,8 +90,13 @@ def run(options: BenchOptions) -> list[BenchResult]:
             return results
         try:
             base = _probe("baseline", pg_url, data)
-            ours = _probe("ingest", pg_url, data)
-            results.append(_figures("ingest.postgresql", size, base, ours))
+            core = _probe("core", pg_url, data)
         finally:
             _drop_pg(admin, name)
+        name, pg_url = _pg_database(admin)
+        try:
+            full = _probe("ingest", pg_url, data)
+        finally:
+            _drop_pg(admin, name)
+        results.append(_figures("ingest.postgresql", size, base, core, full))
     return results

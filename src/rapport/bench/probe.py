@@ -2,8 +2,10 @@
 
 Runs one timed step in a fresh process and prints one JSON line with the
 elapsed seconds and peak RSS, so figures are not skewed by the parent.
-Modes: `ingest` (Rapport's full import + threading), `baseline` (a raw
-DB-API executemany of the same rows into a plain table, batch by batch).
+Modes: `ingest` (`rapport ingest` as installed: import + threading and every
+downstream ingest hook: people, network ties, fast analysis), `core` (import
++ threading only: the downstream hooks removed), `baseline` (a raw DB-API
+executemany of the same rows into a plain table, batch by batch).
 """
 
 from __future__ import annotations
@@ -65,13 +67,22 @@ def _baseline(url: str, path: Path) -> dict[str, float]:
     return {"seconds": elapsed, "rows": len(rows)}
 
 
-def _ingest(url: str, path: Path) -> dict[str, float]:
+def _ingest(url: str, path: Path, *, core: bool = False) -> dict[str, float]:
     os.environ["RAPPORT_DATABASE_URL"] = url
     from rapport import pipeline
+    from rapport.conversations import hooks
     from rapport.conversations.service import do_ingest_files
     from rapport.storage.migrate import upgrade
 
     pipeline.install()
+    if core:
+        for name in hooks.batch_hook_names():
+            hooks.remove_hook(name)
+    else:
+        from rapport.analysis.loading import fast_model, general_topics
+
+        fast_model()  # model loading is start-up, not import work
+        general_topics()
     upgrade(url)
     started = time.perf_counter()
     summary = do_ingest_files([path], fmt="twcs")
@@ -81,7 +92,10 @@ def _ingest(url: str, path: Path) -> dict[str, float]:
 
 def main() -> None:
     mode, url, file = sys.argv[1:4]
-    result = (_ingest if mode == "ingest" else _baseline)(url, Path(file))
+    if mode == "baseline":
+        result = _baseline(url, Path(file))
+    else:
+        result = _ingest(url, Path(file), core=mode == "core")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sys.stdout.write(json.dumps(result) + "\n")
 

@@ -45,6 +45,11 @@ def on_threads_merged(name: str, hook: MergeHook) -> None:
     _merge_hooks[name] = hook
 
 
+def batch_hook_names() -> list[str]:
+    """The registered batch hooks, in the order they run."""
+    return list(_batch_hooks)
+
+
 def remove_hook(name: str) -> None:
     _batch_hooks.pop(name, None)
     _merge_hooks.pop(name, None)

@@ -693,7 +693,39 @@ def do_store_records(
             cache.clear()
             raise
 
-    return attempt()
+    part = attempt()
+    _statistics.stored(part.inserted)
+    return part
+
+
+class _PlannerStatistics:
+    """ANALYZE (PostgreSQL) while a large import grows the tables, on a
+    doubling schedule: after ``min_rows`` stored rows, then each time the rows
+    stored by this process since the last ANALYZE reach those before it. A
+    planner that still believes the tables empty picks plans (a hash join of
+    every identity against a batch) whose cost grows with the table, which
+    makes a long import quadratic; autovacuum may be off or minutes behind.
+    Per process: every worker of a distributed import keeps its own count."""
+
+    def __init__(self) -> None:
+        self.since = 0
+        self.before = 0
+
+    def stored(self, inserted: int) -> None:
+        if inserted <= 0:
+            return
+        self.since += inserted
+        if self.since < max(get_settings().ingest_analyze_min_rows, self.before):
+            return
+        engine = get_engine()
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")
+        self.before += self.since
+        self.since = 0
+
+
+_statistics = _PlannerStatistics()
 
 
 def do_finish_import(batch_id: int, status: str = "done") -> None:

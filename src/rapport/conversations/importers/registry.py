@@ -15,7 +15,7 @@ from rapport.conversations.importers.jsonl import JsonlFormat
 from rapport.conversations.importers.mapped_csv import MappedCsvFormat, parse_mapping
 from rapport.conversations.importers.records import Record
 from rapport.conversations.importers.reviews import ReviewsFormat
-from rapport.conversations.importers.source import LineReader
+from rapport.conversations.importers.source import MAX_RECORD_LINES, LineReader
 from rapport.conversations.importers.tabular import Header, TabularFormat, describe_columns
 from rapport.conversations.importers.twcs import TwcsFormat
 
@@ -94,7 +94,7 @@ def open_source(
                 jsonl.records(reader),
                 stream,
             )
-        reader = LineReader(stream, protect_bare_cr=True)
+        reader = LineReader(stream, protect_bare_cr=True, max_record_lines=MAX_RECORD_LINES)
         first = next(reader, None)
         reader.take_raw()
         if first is None or not first.strip():

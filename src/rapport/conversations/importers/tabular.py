@@ -121,7 +121,7 @@ class TabularFormat:
 
     def records(self, reader: LineReader, header: Header) -> Iterator[Record]:
         width = len(header.columns)
-        for rec in iter_csv(reader, header.delimiter):
+        for rec in iter_csv(reader, header.delimiter, width):
             if rec.fields is None:
                 yield Rejected(rec.line, rec.error or "malformed record", printable_raw(rec.raw))
                 continue
