@@ -40,3 +40,11 @@ class QueryNotSearchable(QueryError):
     """The query is well formed but cannot run as a full-text search: it only
     excludes (``NOT spam``) or offers an exclusion as an alternative
     (``refund OR NOT spam``)."""
+
+
+class SearchFilterUnavailable(RapportError):
+    """A search filter (``status``, ``label``) whose domain is not installed."""
+
+
+class UnknownSearchChannel(NotFoundError):
+    """A search names a channel no message came from."""

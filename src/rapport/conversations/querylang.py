@@ -49,8 +49,10 @@ from rapport.conversations.errors import QueryError, QueryNotSearchable, QuerySy
 __all__ = [
     "ACCENTED",
     "DIACRITICS",
+    "FTS5_TOKENIZER",
     "MAX_QUERY_LENGTH",
     "MAX_TERMS",
+    "SEPARATORS",
     "UNACCENTED",
     "And",
     "Not",
@@ -76,32 +78,124 @@ MAX_QUERY_LENGTH = 2000
 MAX_TERMS = 64
 MAX_DEPTH = 32
 
-#: Latin letters with diacritics and the plain letter they fold to: exactly
-#: the folding of SQLite FTS5's ``remove_diacritics 2`` (read from FTS5 itself).
+#: Letters FTS5's ``remove_diacritics 2`` folds to another letter (Latin
+#: accents, the long s, Greek final sigma and symbol forms), read from FTS5
+#: itself; Python and PostgreSQL apply the same table.
 ACCENTED = (
-    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜ"
-    "ĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽ"
-    "žſƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰ"
-    "ȱȲȳḀḁḂḃḄḅḆḇḈḉḊḋḌḍḎḏḐḑḒḓḔḕḖḗḘḙḚḛḜḝḞḟḠḡḢḣḤḥḦḧḨḩḪḫḬḭḮḯḰḱḲḳḴḵḶḷḸḹḺḻḼḽḾḿṀṁṂṃṄṅṆṇṈṉṊṋṌ"
-    "ṍṎṏṐṑṒṓṔṕṖṗṘṙṚṛṜṝṞṟṠṡṢṣṤṥṦṧṨṩṪṫṬṭṮṯṰṱṲṳṴṵṶṷṸṹṺṻṼṽṾṿẀẁẂẃẄẅẆẇẈẉẊẋẌẍẎẏẐẑẒẓẔẕẖẗẘẙẛẠạ"
-    "ẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữỰự"
-    "ỲỳỴỵỶỷỸỹÅ"
+    "µÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚě"
+    "ĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻż"
+    "ŽžſƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯ"
+    "ȰȱȲȳςϐϑϕϖϰϱϵḀḁḂḃḄḅḆḇḈḉḊḋḌḍḎḏḐḑḒḓḔḕḖḗḘḙḚḛḜḝḞḟḠḡḢḣḤḥḦḧḨḩḪḫḬḭḮḯḰḱḲḳḴḵḶḷḸḹḺḻḼḽḾḿṀṁṂṃ"
+    "ṄṅṆṇṈṉṊṋṌṍṎṏṐṑṒṓṔṕṖṗṘṙṚṛṜṝṞṟṠṡṢṣṤṥṦṧṨṩṪṫṬṭṮṯṰṱṲṳṴṵṶṷṸṹṺṻṼṽṾṿẀẁẂẃẄẅẆẇẈẉẊẋẌẍẎẏẐẑẒẓ"
+    "ẔẕẖẗẘẙẛẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨ"
+    "ứỪừỬửỮữỰựỲỳỴỵỶỷỸỹιÅ"
 )
 UNACCENTED = (
-    "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeeggggggggh"
-    "hiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzsoouuaaiioouuuu"
-    "uuuuuuaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooooooyyaabbbbbbccdddddddddde"
-    "eeeeeeeeeffgghhhhhhhhhhiiiikkkkkkllllllllmmmmmmnnnnnnnnoooooooopppprrrrrrrrssssssssssttt"
-    "tttttuuuuuuuuuuvvvvwwwwwwwwwwxxxxyyzzzzzzhtwysaaaaaaaaaaaaaaaaaaaaaaaaeeeeeeeeeeeeeeeeii"
-    "iioooooooooooooooooooooooouuuuuuuuuuuuuuyyyyyyyya"
+    "μaaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeee"
+    "gggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzz"
+    "zzsoouuaaiioouuuuuuuuuuaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeoooooo"
+    "ooyyσβθφπκρεaabbbbbbccddddddddddeeeeeeeeeeffgghhhhhhhhhhiiiikkkkkkllllllllmmmmmm"
+    "nnnnnnnnoooooooopppprrrrrrrrssssssssssttttttttuuuuuuuuuuvvvvwwwwwwwwwwxxxxyyzzzz"
+    "zzhtwysaaaaaaaaaaaaaaaaaaaaaaaaeeeeeeeeeeeeeeeeiiiioooooooooooooooooooooooouuuuu"
+    "uuuuuuuuuyyyyyyyyιa"
 )
 #: Combining diacritics that FTS5 removes inside a word (``e`` + U+0301 = ``e``).
 DIACRITICS = (
     "\u0300\u0301\u0302\u0303\u0304\u0306\u0307\u0308\u0309\u030a\u030b\u030c\u030f"
     "\u0311\u031b\u0323\u0324\u0325\u0326\u0327\u0328\u032d\u032e\u0330\u0331"
 )
+#: Characters that FTS5's Unicode 6.1 tables take for letters but are not
+#: (emoji and symbols added since: 🤔 🙄 🤷, the Apple logo...): passed as
+#: the tokenizer's ``separators`` so ``thanks🤔`` is the word thanks.
+_SEPARATOR_RANGES = (
+    (0x058D, 0x058E),
+    (0x0605, 0x0605),
+    (0x061C, 0x061D),
+    (0x07FE, 0x07FF),
+    (0x0888, 0x0888),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x09FD, 0x09FD),
+    (0x0A76, 0x0A76),
+    (0x0C77, 0x0C77),
+    (0x0C84, 0x0C84),
+    (0x0D4F, 0x0D4F),
+    (0x0D58, 0x0D5E),
+    (0x0D76, 0x0D78),
+    (0x1B7D, 0x1B7E),
+    (0x2066, 0x2069),
+    (0x20BA, 0x20C0),
+    (0x218A, 0x218B),
+    (0x23F4, 0x23FF),
+    (0x2700, 0x2700),
+    (0x2B4D, 0x2B4F),
+    (0x2B5A, 0x2B73),
+    (0x2B76, 0x2B95),
+    (0x2B97, 0x2BFF),
+    (0x2E3C, 0x2E5D),
+    (0x32FF, 0x32FF),
+    (0xA8FC, 0xA8FC),
+    (0xAB5B, 0xAB5B),
+    (0xAB6A, 0xAB6B),
+    (0xF8FF, 0xF8FF),
+    (0xFBC2, 0xFBC2),
+    (0xFD40, 0xFD4F),
+    (0xFDCF, 0xFDCF),
+    (0xFDFE, 0xFDFF),
+    (0x1F0BF, 0x1F0BF),
+    (0x1F0E0, 0x1F0F5),
+    (0x1F10B, 0x1F10F),
+    (0x1F12F, 0x1F12F),
+    (0x1F16C, 0x1F16F),
+    (0x1F19B, 0x1F1AD),
+    (0x1F23B, 0x1F23B),
+    (0x1F260, 0x1F265),
+    (0x1F321, 0x1F32F),
+    (0x1F336, 0x1F336),
+    (0x1F37D, 0x1F37F),
+    (0x1F394, 0x1F39F),
+    (0x1F3C5, 0x1F3C5),
+    (0x1F3CB, 0x1F3DF),
+    (0x1F3F1, 0x1F3FF),
+    (0x1F43F, 0x1F43F),
+    (0x1F441, 0x1F441),
+    (0x1F4F8, 0x1F4F8),
+    (0x1F4FD, 0x1F4FF),
+    (0x1F53E, 0x1F53F),
+    (0x1F544, 0x1F54F),
+    (0x1F568, 0x1F5FA),
+    (0x1F641, 0x1F644),
+    (0x1F650, 0x1F67F),
+    (0x1F6C6, 0x1F6D7),
+    (0x1F6DD, 0x1F6EC),
+    (0x1F6F0, 0x1F6FC),
+    (0x1F780, 0x1F7D8),
+    (0x1F7E0, 0x1F7EB),
+    (0x1F7F0, 0x1F7F0),
+    (0x1F800, 0x1F80B),
+    (0x1F810, 0x1F847),
+    (0x1F850, 0x1F859),
+    (0x1F860, 0x1F887),
+    (0x1F890, 0x1F8AD),
+    (0x1F8B0, 0x1F8B1),
+    (0x1F900, 0x1FA53),
+    (0x1FA60, 0x1FA6D),
+    (0x1FA70, 0x1FA74),
+    (0x1FA78, 0x1FA7C),
+    (0x1FA80, 0x1FA86),
+    (0x1FA90, 0x1FAAC),
+    (0x1FAB0, 0x1FABA),
+    (0x1FAC0, 0x1FAC5),
+    (0x1FAD0, 0x1FAD9),
+    (0x1FAE0, 0x1FAE7),
+    (0x1FAF0, 0x1FAF6),
+)
+SEPARATORS = "".join(chr(c) for a, b in _SEPARATOR_RANGES for c in range(a, b + 1))
+#: The FTS5 tokenizer matching `tokenize` (letters, decimal and letter-like
+#: digits, marks; Latin diacritics removed).
+FTS5_TOKENIZER = f"unicode61 remove_diacritics 2 categories 'L* Nd Nl M*' separators '{SEPARATORS}'"
 
-_TOKEN = regex.compile(r"[\p{L}\p{N}\p{Co}" + DIACRITICS + r"]+")
+_TOKEN = regex.compile(r"[\p{L}\p{Nd}\p{Nl}\p{M}]+")
 _FOLD = {
     **{ord(a): b for a, b in zip(ACCENTED, UNACCENTED, strict=True)},
     **{ord(d): None for d in DIACRITICS},
