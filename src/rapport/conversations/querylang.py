@@ -55,6 +55,7 @@ __all__ = [
     "SEPARATORS",
     "UNACCENTED",
     "And",
+    "Document",
     "Not",
     "Or",
     "Query",
@@ -68,6 +69,7 @@ __all__ = [
     "matches",
     "parse",
     "positive_terms",
+    "prepare",
     "to_fts5",
     "to_text",
     "to_tsquery",
@@ -142,6 +144,7 @@ _SEPARATOR_RANGES = (
     (0xFD40, 0xFD4F),
     (0xFDCF, 0xFDCF),
     (0xFDFE, 0xFDFF),
+    (0xFE00, 0xFE0F),  # variation selectors: I\ufe0ft (the iOS 11 bug) is two words
     (0x1F0BF, 0x1F0BF),
     (0x1F0E0, 0x1F0F5),
     (0x1F10B, 0x1F10F),
@@ -195,7 +198,7 @@ SEPARATORS = "".join(chr(c) for a, b in _SEPARATOR_RANGES for c in range(a, b + 
 #: digits, marks; Latin diacritics removed).
 FTS5_TOKENIZER = f"unicode61 remove_diacritics 2 categories 'L* Nd Nl M*' separators '{SEPARATORS}'"
 
-_TOKEN = regex.compile(r"[\p{L}\p{Nd}\p{Nl}\p{M}]+")
+_TOKEN = regex.compile(r"(?V1)[[\p{L}\p{Nd}\p{Nl}\p{M}]--[\uFE00-\uFE0F]]+")
 _FOLD = {
     **{ord(a): b for a, b in zip(ACCENTED, UNACCENTED, strict=True)},
     **{ord(d): None for d in DIACRITICS},
@@ -447,8 +450,9 @@ def positive_terms(query: Query) -> list[Term]:
 # ---------------------------------------------------------------- evaluation
 
 
-class _Document:
-    """A text's words (and its author's), indexed for term look-ups."""
+class Document:
+    """A text's words (and its author's), indexed for term look-ups: prepare
+    a message once with `prepare` to test many queries against it."""
 
     def __init__(self, fields: list[list[str]]) -> None:
         self.fields = fields
@@ -477,7 +481,7 @@ class _Document:
         return False
 
 
-def _holds(query: Query, doc: _Document) -> bool:
+def _holds(query: Query, doc: Document) -> bool:
     if isinstance(query, Term):
         return doc.contains(query)
     if isinstance(query, Not):
@@ -487,10 +491,15 @@ def _holds(query: Query, doc: _Document) -> bool:
     return any(_holds(c, doc) for c in query.children)
 
 
-def evaluate(query: Query, text: str, author: str | None = None) -> QueryMatch:
-    """Does ``text`` (written by ``author``, whose handle counts as words of
-    its own) match? With the matched terms as written, as evidence."""
-    doc = _Document([tokenize(text), tokenize(author or "")])
+def prepare(text: str, author: str | None = None) -> Document:
+    """``text`` (written by ``author``, whose handle counts as words of its
+    own, never part of a phrase with the text) ready for matching."""
+    return Document([tokenize(text), tokenize(author or "")])
+
+
+def evaluate(query: Query, text: str | Document, author: str | None = None) -> QueryMatch:
+    """Does ``text`` match? With the matched terms as written, as evidence."""
+    doc = text if isinstance(text, Document) else prepare(text, author)
     if not _holds(query, doc):
         return QueryMatch(False, ())
     seen: dict[str, None] = {}
@@ -500,8 +509,8 @@ def evaluate(query: Query, text: str, author: str | None = None) -> QueryMatch:
     return QueryMatch(True, tuple(seen))
 
 
-def matches(query: Query, text: str, author: str | None = None) -> bool:
-    return _holds(query, _Document([tokenize(text), tokenize(author or "")]))
+def matches(query: Query, text: str | Document, author: str | None = None) -> bool:
+    return _holds(query, text if isinstance(text, Document) else prepare(text, author))
 
 
 # ---------------------------------------------------------------- SQL
