@@ -2,8 +2,10 @@
 
 Runs one timed step in a fresh process and prints one JSON line with the
 elapsed seconds and peak RSS, so figures are not skewed by the parent.
-Modes: `ingest` (Rapport's full import + threading), `baseline` (a raw
-DB-API executemany of the same rows into a plain table, batch by batch).
+Modes: `ingest` (Rapport's full import + threading), `ingest-unindexed`
+(the same without the message full-text index: the `search` migration
+branch taken back down), `baseline` (a raw DB-API executemany of the same
+rows into a plain table, batch by batch).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _baseline(url: str, path: Path) -> dict[str, float]:
     return {"seconds": elapsed, "rows": len(rows)}
 
 
-def _ingest(url: str, path: Path) -> dict[str, float]:
+def _ingest(url: str, path: Path, *, indexed: bool = True) -> dict[str, float]:
     os.environ["RAPPORT_DATABASE_URL"] = url
     from rapport import pipeline
     from rapport.conversations.service import do_ingest_files
@@ -73,6 +75,13 @@ def _ingest(url: str, path: Path) -> dict[str, float]:
 
     pipeline.install()
     upgrade(url)
+    if not indexed:
+        from alembic import command
+
+        from rapport.storage.engine import get_engine
+        from rapport.storage.migrate import alembic_config
+
+        command.downgrade(alembic_config(get_engine(url)), "search@-1")
     started = time.perf_counter()
     summary = do_ingest_files([path], fmt="twcs")
     elapsed = time.perf_counter() - started
@@ -81,7 +90,12 @@ def _ingest(url: str, path: Path) -> dict[str, float]:
 
 def main() -> None:
     mode, url, file = sys.argv[1:4]
-    result = (_ingest if mode == "ingest" else _baseline)(url, Path(file))
+    if mode == "ingest":
+        result = _ingest(url, Path(file))
+    elif mode == "ingest-unindexed":
+        result = _ingest(url, Path(file), indexed=False)
+    else:
+        result = _baseline(url, Path(file))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sys.stdout.write(json.dumps(result) + "\n")
 

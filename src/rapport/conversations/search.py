@@ -163,16 +163,40 @@ def _sqlite_page(
     rowid: ColumnElement[Any] = literal_column("message_fts.rowid")
     match = fts.op("MATCH")(bindparam("fts_query", to_fts5(query)))
     rank = func.bm25(fts, 1.0, 0.5)
-    base: Select[Any] = (
-        select(Message.id, Message.thread_id, Message.created_at, rank.label("rank"))
-        .select_from(table("message_fts"))
-        .join(Message, Message.id == rowid)
-        .where(match, *where)
-    )
-    rows = session.execute(base.order_by(rank, Message.id.desc()).limit(limit).offset(offset)).all()
-    counted = select(func.count()).select_from(table("message_fts")).where(match)
     if where:
-        counted = counted.join(Message, Message.id == rowid).where(*where)
+        # The index first, once (materialized), then the filters by primary
+        # key: left to itself the planner may scan messages by channel or
+        # time and run the MATCH once per message.
+        hits = (
+            select(rowid.label("id"), rank.label("rank"))
+            .select_from(table("message_fts"))
+            .where(match)
+            .cte("hits")
+            .prefix_with("MATERIALIZED")
+        )
+        page: Select[Any] = (
+            select(Message.id, Message.thread_id, Message.created_at, hits.c.rank)
+            .select_from(hits)
+            .join(Message, Message.id == hits.c.id)
+            .where(*where)
+            .order_by(hits.c.rank, Message.id.desc())
+        )
+        counted = (
+            select(func.count())
+            .select_from(hits)
+            .join(Message, Message.id == hits.c.id)
+            .where(*where)
+        )
+    else:
+        page = (
+            select(Message.id, Message.thread_id, Message.created_at, rank.label("rank"))
+            .select_from(table("message_fts"))
+            .join(Message, Message.id == rowid)
+            .where(match)
+            .order_by(rank, Message.id.desc())
+        )
+        counted = select(func.count()).select_from(table("message_fts")).where(match)
+    rows = session.execute(page.limit(limit).offset(offset)).all()
     total = int(session.execute(counted).scalar_one())
     ranked = [_Ranked(r[0], r[1], r[2], round(-float(r[3]), 6)) for r in rows]
     snippets: dict[int, str] = {}
