@@ -17,18 +17,23 @@ Operators are written in capitals (``AND``, ``OR``, ``NOT``); a lower-case
 then OR. A malformed query raises `QuerySyntaxError` with the 1-based
 character position of the problem.
 
-Words are what full-text indexes call tokens: runs of letters and digits.
-`tokenize` is the one definition, shared by the Python evaluator
-(`evaluate`, `matches`) and by the database indexes: SQLite FTS5's
-``unicode61 remove_diacritics 2`` tokenizer and PostgreSQL's ``simple``
-configuration over the text with the same accents folded (`ACCENTED`,
-`UNACCENTED`, `DIACRITICS`) and everything that is not a letter or digit
-turned into a space. So ``e-mail`` is the phrase "e mail", ``don't`` is
-"don t", ``@AmazonHelp`` is the word amazonhelp, and a query finds the same
-messages in Python, on SQLite and on PostgreSQL (tested with hypothesis on
-real messages). The exception is the rare character that the three Unicode
-tables classify differently (a letter added to Unicode after 2012, a
-superscript digit).
+Words are what full-text indexes call tokens: runs of letters, decimal
+digits and combining marks. `tokenize` is the one definition, shared by the
+Python evaluator (`evaluate`, `matches`) and by the database indexes of the
+``search_0001`` revision: SQLite FTS5's ``unicode61`` tokenizer configured
+by `FTS5_TOKENIZER` (categories, Latin diacritics removed, and the emoji
+its 2012 Unicode tables take for letters listed as `SEPARATORS`), and
+PostgreSQL's ``simple`` configuration over the text with the same letters
+folded (`ACCENTED` → `UNACCENTED`, `DIACRITICS` removed) and everything
+that is not a letter or digit turned into a space. So ``e-mail`` is the
+phrase "e mail", ``don't`` is "don t", ``@AmazonHelp`` is the word
+amazonhelp, ``thanks🤔`` is thanks, and a query finds the same messages in
+Python, on SQLite and on PostgreSQL (tested with hypothesis on the real TWCS
+demo). The exceptions are characters the three Unicode tables classify
+differently: capitals added to Unicode after 2012 (FTS5 does not lower-case
+them), the combining points of some scripts (Hebrew, Arabic) at which
+PostgreSQL's locale splits words, private-use characters. Changing these
+tables needs a new revision that rebuilds both indexes.
 
 `to_fts5` and `to_tsquery` compile a query for the databases. Both refuse
 (`QueryNotSearchable`) a query that only excludes (``NOT spam``) or offers an
