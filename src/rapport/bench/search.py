@@ -20,7 +20,6 @@ frequencies are those of real support conversations.
 from __future__ import annotations
 
 import csv
-import os
 import random
 import statistics
 import tempfile
@@ -35,7 +34,7 @@ from typing import Any
 
 import psycopg
 
-from rapport.bench import BenchOptions, BenchResult
+from rapport.bench import BenchOptions, BenchResult, keeping_database_url
 from rapport.bench.datagen import write_twcs_like
 from rapport.bench.ingest import DEFAULT_PG_ADMIN, _drop_pg, _pg_database, _probe
 from rapport.bench.people import _p, _raw_query, generate
@@ -200,17 +199,8 @@ def _ingest_cost(
 
 
 def run(options: BenchOptions) -> list[BenchResult]:
-    saved = os.environ.get("RAPPORT_DATABASE_URL")
-    try:
+    with keeping_database_url():
         return _run(options)
-    finally:
-        from rapport.settings import reset_settings_cache
-
-        if saved is None:
-            os.environ.pop("RAPPORT_DATABASE_URL", None)
-        else:
-            os.environ["RAPPORT_DATABASE_URL"] = saved
-        reset_settings_cache()
 
 
 def _run(options: BenchOptions) -> list[BenchResult]:
