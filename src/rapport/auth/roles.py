@@ -20,6 +20,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "reports.read": EVERYONE,
     "conversations.read": EVERYONE,
     "conversations.work": WORKERS,
+    #: Full-text search over messages (and, on the page, people).
+    "search.read": EVERYONE,
     "people.read": EVERYONE,
     "preferences.link": WORKERS,
     "channels.read": MANAGERS,

@@ -7,7 +7,9 @@ asserted in tests. Domains add benchmarks with `register`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +36,29 @@ Bench = Callable[[BenchOptions], list[BenchResult]]
 _registry: dict[str, Bench] = {}
 
 
+@contextmanager
+def keeping_database_url() -> Iterator[None]:
+    """Run a benchmark that points RAPPORT_DATABASE_URL at its own databases,
+    and put the caller's setting back afterwards."""
+    saved = os.environ.get("RAPPORT_DATABASE_URL")
+    try:
+        yield
+    finally:
+        from rapport.settings import reset_settings_cache
+
+        if saved is None:
+            os.environ.pop("RAPPORT_DATABASE_URL", None)
+        else:
+            os.environ["RAPPORT_DATABASE_URL"] = saved
+        reset_settings_cache()
+
+
 def register(name: str, bench: Bench) -> None:
     _registry[name] = bench
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import analysis, channels, ingest, network, people, scale, web
+    from rapport.bench import analysis, channels, ingest, network, people, scale, search, web
 
     register("ingest", ingest.run)
     register("channels", channels.run)
@@ -48,4 +67,5 @@ def available() -> dict[str, Bench]:
     register("web", web.run)
     register("scale", scale.run)
     register("analysis", analysis.run)
+    register("search", search.run)
     return dict(_registry)

@@ -21,7 +21,7 @@ import psycopg
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from rapport.bench import BenchOptions, BenchResult
+from rapport.bench import BenchOptions, BenchResult, keeping_database_url
 from rapport.bench.ingest import DEFAULT_PG_ADMIN
 
 PEOPLE = 100_000
@@ -112,8 +112,15 @@ def _handle(i: int) -> str:
     return f"{_FIRST[i % len(_FIRST)]}_{_LAST[(i // len(_FIRST)) % len(_LAST)]}{i}"
 
 
-def generate(url: str, people: int = PEOPLE, messages: int = MESSAGES, seed: int = 11) -> None:
-    """Fill a migrated, empty database with people, brands and conversations."""
+def generate(
+    url: str,
+    people: int = PEOPLE,
+    messages: int = MESSAGES,
+    seed: int = 11,
+    body: Callable[[random.Random], str] | None = None,
+) -> None:
+    """Fill a migrated, empty database with people, brands and conversations
+    (customers' texts from ``body``, else a few support words)."""
     import os
 
     from sqlalchemy import text
@@ -174,7 +181,11 @@ def generate(url: str, people: int = PEOPLE, messages: int = MESSAGES, seed: int
             when = start + timedelta(seconds=rng.randrange(90 * 86400))
             tid += 1
             mid += 1
-            body = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 14)))
+            said = (
+                body(rng)
+                if body
+                else " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 14)))
+            )
             n = 1
             rows.append(
                 (
@@ -184,8 +195,8 @@ def generate(url: str, people: int = PEOPLE, messages: int = MESSAGES, seed: int
                     BRANDS + person + 1,
                     "inbound",
                     when,
-                    f"@brand{person % BRANDS} {body}",
-                    body,
+                    f"@brand{person % BRANDS} {said}",
+                    said,
                     None,
                     tid,
                 )
@@ -415,19 +426,8 @@ def measure(name: str, url: str, people: int, messages: int) -> BenchResult:
 
 
 def run(options: BenchOptions) -> list[BenchResult]:
-    import os
-
-    saved = os.environ.get("RAPPORT_DATABASE_URL")
-    try:
+    with keeping_database_url():
         return _run(options)
-    finally:
-        from rapport.settings import reset_settings_cache
-
-        if saved is None:
-            os.environ.pop("RAPPORT_DATABASE_URL", None)
-        else:
-            os.environ["RAPPORT_DATABASE_URL"] = saved
-        reset_settings_cache()
 
 
 def _run(options: BenchOptions) -> list[BenchResult]:

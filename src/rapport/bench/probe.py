@@ -4,8 +4,10 @@ Runs one timed step in a fresh process and prints one JSON line with the
 elapsed seconds and peak RSS, so figures are not skewed by the parent.
 Modes: `ingest` (`rapport ingest` as installed: import + threading and every
 downstream ingest hook: people, network ties, fast analysis), `core` (import
-+ threading only: the downstream hooks removed), `baseline` (a raw DB-API
-executemany of the same rows into a plain table, batch by batch).
++ threading only: the downstream hooks removed), `ingest-unindexed` (as
+`ingest`, without the message full-text index: the `search` migration
+branch taken back down), `baseline` (a raw DB-API executemany of the same
+rows into a plain table, batch by batch).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def _baseline(url: str, path: Path) -> dict[str, float]:
     return {"seconds": elapsed, "rows": len(rows)}
 
 
-def _ingest(url: str, path: Path, *, core: bool = False) -> dict[str, float]:
+def _ingest(url: str, path: Path, *, core: bool = False, indexed: bool = True) -> dict[str, float]:
     os.environ["RAPPORT_DATABASE_URL"] = url
     from rapport import pipeline
     from rapport.conversations import hooks
@@ -84,6 +86,13 @@ def _ingest(url: str, path: Path, *, core: bool = False) -> dict[str, float]:
         fast_model()  # model loading is start-up, not import work
         general_topics()
     upgrade(url)
+    if not indexed:
+        from alembic import command
+
+        from rapport.storage.engine import get_engine
+        from rapport.storage.migrate import alembic_config
+
+        command.downgrade(alembic_config(get_engine(url)), "search@-1")
     started = time.perf_counter()
     summary = do_ingest_files([path], fmt="twcs")
     elapsed = time.perf_counter() - started
@@ -95,7 +104,7 @@ def main() -> None:
     if mode == "baseline":
         result = _baseline(url, Path(file))
     else:
-        result = _ingest(url, Path(file), core=mode == "core")
+        result = _ingest(url, Path(file), core=mode == "core", indexed=mode != "ingest-unindexed")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sys.stdout.write(json.dumps(result) + "\n")
 

@@ -19,6 +19,7 @@ from rapport.cli import (
     people,
     reports,
     schedule,
+    search,
     serve,
     users,
     workers,
@@ -82,6 +83,7 @@ app.command("reanalyze")(analysis.reanalyze)
 app.add_typer(analysis.topics_app, name="topics")
 app.add_typer(analysis.intents_app, name="intents")
 app.command("eval")(analysis.evaluate)
+app.command("search")(search.search)
 
 
 def main() -> None:

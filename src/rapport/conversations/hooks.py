@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from rapport.conversations.search import SearchFilters, SearchHit
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,42 @@ def batch_hook_names() -> list[str]:
     return list(_batch_hooks)
 
 
+#: (session, the option's value) -> a condition on ``Message.thread_id``
+#: (``Message.thread_id.in_(select(...))``), for a search filter such as
+#: ``status`` or ``label`` that another domain owns.
+ThreadFilter = Callable[[Session, str], ColumnElement[bool]]
+#: (session, parsed query, filters, limit) -> (hits, total): more results of
+#: a search from another domain's text (internal notes...), merged by score.
+SearchSource = Callable[[Session, Any, "SearchFilters", int], "tuple[list[SearchHit], int]"]
+
+_thread_filters: dict[str, ThreadFilter] = {}
+_search_sources: dict[str, SearchSource] = {}
+
+
+def on_search_thread_filter(name: str, build: ThreadFilter) -> None:
+    """Let searches filter by ``name`` (``status``, ``label``...): ``build``
+    turns the asked value into a condition on the message's thread."""
+    _thread_filters[name] = build
+
+
+def on_search(name: str, source: SearchSource) -> None:
+    """Add ``source``'s hits (kind other than ``message``) to every search."""
+    _search_sources[name] = source
+
+
+def search_thread_filter(name: str) -> ThreadFilter | None:
+    return _thread_filters.get(name)
+
+
+def search_sources() -> list[SearchSource]:
+    return list(_search_sources.values())
+
+
 def remove_hook(name: str) -> None:
     _batch_hooks.pop(name, None)
     _merge_hooks.pop(name, None)
+    _thread_filters.pop(name, None)
+    _search_sources.pop(name, None)
 
 
 def run_batch_hooks(session: Session, batch: StoredBatch) -> None:

@@ -101,3 +101,46 @@ class ChannelSummary(BaseModel):
     messages: int
     threads: int
     last_message_at: datetime | None
+
+
+class SearchResultPublic(BaseModel):
+    """One search result; ``snippet`` marks matched words with <mark>...</mark>
+    (the rest is the message's plain text)."""
+
+    kind: str
+    message_id: int | None
+    thread_id: int
+    author: str | None
+    channel: str | None
+    created_at: datetime
+    snippet: str
+    score: float
+    matched: list[str]
+
+
+class SearchResultsPublic(BaseModel):
+    query: str
+    results: list[SearchResultPublic]
+    total: int
+
+    @classmethod
+    def from_page(cls, page: Any) -> SearchResultsPublic:
+        """From a `rapport.conversations.search.SearchPage`."""
+        return cls(
+            query=page.query,
+            total=page.total,
+            results=[
+                SearchResultPublic(
+                    kind=hit.kind,
+                    message_id=hit.message_id,
+                    thread_id=hit.thread_id,
+                    author=hit.author,
+                    channel=hit.channel,
+                    created_at=hit.created_at,
+                    snippet=hit.snippet_text(),
+                    score=hit.score,
+                    matched=list(hit.matched),
+                )
+                for hit in page.results
+            ],
+        )

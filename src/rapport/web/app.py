@@ -34,6 +34,7 @@ from rapport.web.api import network as network_api
 from rapport.web.api import people as people_api
 from rapport.web.api import reports as reports_api
 from rapport.web.api import requests as requests_api
+from rapport.web.api import search as search_api
 from rapport.web.api import users as users_api
 from rapport.web.assets import URL_PREFIX, find_assets
 from rapport.web.pages import admin as admin_pages
@@ -44,6 +45,7 @@ from rapport.web.pages import inbox as inbox_pages
 from rapport.web.pages import network as network_pages
 from rapport.web.pages import people as people_pages
 from rapport.web.pages import preferences as preference_pages
+from rapport.web.pages import search as search_pages
 from rapport.web.security import LoginRequired, login_redirect_target
 from rapport.web.templating import render
 
@@ -58,6 +60,7 @@ API_ROUTERS = [
     channels_api.router,
     webhooks.router,
     network_api.router,
+    search_api.router,
 ]
 PAGE_ROUTERS = [
     home_pages.router,
@@ -68,6 +71,7 @@ PAGE_ROUTERS = [
     admin_pages.router,
     network_pages.router,
     preference_pages.router,
+    search_pages.router,
 ]
 
 STATIC_DIR = Path(__file__).parent / "static"

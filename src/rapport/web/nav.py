@@ -18,6 +18,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Inbox", "/inbox", "conversations.read"),
     NavItem("People", "/people", "people.read"),
+    NavItem("Search", "/search", "search.read"),
     NavItem("Dashboards", "/dashboards", "reports.read"),
     NavItem("Network", "/network", "network.read"),
     NavItem("Knowledge", "/knowledge", "knowledge.read"),
