@@ -143,6 +143,16 @@ def test_peer_replies_that_help_nobody() -> None:
         analysis=grumble,
     )
     assert complaint is not None and complaint.startswith("the reply is itself a complaint")
+    upset = MessageAnalysis(9, "negative", -0.4, "chatter", 0.2, "en")
+    venting = not_an_answer(
+        "@115845 They sent the feckin' order to Germany! Some dozy driver is looking for an "
+        "address in the wrong country! I'm so done with Amazon!",
+        question="@115844 WHAT IN THE WORLD?!",
+        peer=True,
+        analysis=upset,
+    )
+    assert venting is not None and venting.startswith("the reply vents")
+    assert not_an_answer("@117078 @116584 Hi! Stand by please. Checking it out .. thanks!")
     helped = not_an_answer(
         "@115910 No sir! You can still preorder at https://t.co/E7pnnCVItW *JoanO",
         question="@115911 Are pre orders done for the X?",

@@ -174,6 +174,8 @@ def thanks_cue(text: str, analysis: MessageAnalysis | None = None) -> Cue | None
     return None
 
 
+#: A peer's reply this negative (or an analysed complaint) is venting, not help.
+PEER_VENTING_SENTIMENT = -0.3
 #: An analysed complaint this negative says the answer did not help.
 COMPLAINT_SENTIMENT = -0.5
 
@@ -294,7 +296,7 @@ _EMPTY_SENTENCE = re.compile(
     r"|[^.!?]*\b(?:is|are) (?:very |really |so |extremely )?important to (?:us|me)\b"
     r"|let(?:'s| us| me)\s+(?:know|look|take|check|team|get|see|do|help|dig|find|figure)\b"
     r"|(?:just\s+|please\s+|simply\s+)?(?:let|give)\s+(?:us|me)\s+(?:know|a shout)\b"
-    r"|(?:just\s+)?checking in\b"
+    r"|(?:just\s+)?checking in\b|(?:please\s+)?stand(?:ing)? by\b|checking (?:it|this|that) out\b"
     r"|(?:please|kindly)\s+(?:(?:do|also)\s+)?(?:send|share|provide|give|dm|confirm|follow|"
     r"reach out|contact us|check|let us know|tell us|include|verify)\b"
     r"|(?:can|could|would|will|may)\s+(?:you|i|we)\b"
@@ -422,4 +424,12 @@ def not_an_answer(
     complaint = complaint_cue(reply, analysis)
     if complaint:
         return f"the reply is itself a complaint ({complaint.method}: {complaint.evidence})"
+    if analysis is not None and (
+        analysis.intent == "complaint" or analysis.sentiment_score <= PEER_VENTING_SENTIMENT
+    ):
+        # A customer venting back at a brand ("I'm so done with Amazon!") helps nobody.
+        return (
+            f"the reply vents (analysis: intent {analysis.intent}, "
+            f"sentiment {analysis.sentiment_score:+.2f})"
+        )
     return None
