@@ -220,7 +220,7 @@ def test_export_holds_everything_and_is_audited(
     ties = doc["other_domains"]["network.ties"]
     assert "twitter:sprintcare" in {t["other"] for t in ties}
     assert {t["direction"] for t in ties} == {"from", "to"}
-    assert all(t["identity"] == "twitter:115712" and t["replies"] > 0 for t in ties)
+    assert all(t["identity"] == "twitter:115712" and t["replies"] + t["mentions"] for t in ties)
     assert isinstance(doc["analysis"], dict) and len(doc["replies_received"]) == 8
     event = cli("audit", "--action", "people.export", "--json").json()["events"][0]
     assert event["subject_id"] == str(pid) and event["details"]["messages"] == len(own)
