@@ -7,6 +7,8 @@ import each other's hooks directly.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from rapport.conversations import hooks
 
 
@@ -20,7 +22,37 @@ def install() -> None:
     hooks.on_batch_stored("network.ties", network.on_batch_stored)
     hooks.on_batch_stored("analysis.understand", analysis.on_batch_stored)
 
+    _install_privacy_hooks()
+
     from rapport.channels.service import POLL_JOB_KIND, run_poll_job
     from rapport.scheduling.registry import register_kind
 
     register_kind(POLL_JOB_KIND, run_poll_job)
+
+
+def _install_privacy_hooks() -> None:
+    """Every domain that keeps a copy of personal data answers a person's
+    export and erasure (`rapport.relationships.hooks`), in the same
+    transaction as `do_export_person` / `do_erase_person`."""
+    from rapport.analysis import service as analysis
+    from rapport.knowledge import queries as knowledge_queries
+    from rapport.knowledge import service as knowledge
+    from rapport.network import queries as network_queries
+    from rapport.network import service as network
+    from rapport.preferences import queries as preferences
+    from rapport.relationships.hooks import PersonData, on_person_erased, on_person_exported
+
+    def forget_evidence(session: Session, data: PersonData) -> None:
+        analysis.do_forget_evidence(session, data.message_ids)
+
+    on_person_erased("analysis.evidence", forget_evidence)
+    on_person_erased("knowledge.entries", knowledge.do_erase_person)
+    on_person_exported("knowledge.entries", knowledge_queries.entries_for_person)
+    on_person_erased("network.ties", network.do_erase_person)
+    on_person_exported("network.ties", network_queries.ties_for_person)
+    on_person_exported(
+        "preferences.requests",
+        lambda s, data: [
+            r.model_dump(mode="json") for r in preferences.requests_for(s, data.person_id)
+        ],
+    )

@@ -51,13 +51,16 @@ def test_harvest_keeps_resolved_answers_with_their_sources(kb: HarvestResult) ->
 
 
 def _peer_answers_are_credited_to_the_peer(kb: HarvestResult) -> None:
-    # 116229 (not one of our accounts) answered 116230's "Could you share more
-    # details about this issue?" (2297) with 2296, and 116230 followed up (2295).
-    entry = _by_answer("2296")
-    assert entry.answered_by == "twitter:116229"
+    # 115911 (not one of our accounts) answered 115910's "Are pre orders done
+    # for the X?" (1069) with "No sir! You can still preorder at <link>" (1068).
+    entry = _by_answer("1068")
+    assert entry.answered_by == "twitter:115911"
     assert entry.answered_by_kind == "peer"
-    assert entry.outcome == "followed_up"
-    assert [s.external_id for s in entry.sources if s.role == "evidence"] == ["2295"]
+    assert "preorder" in entry.answer
+    # 116229 replying to 116230's "Could you share with us more details about
+    # this issue?" (2297) answers a question about themself: not knowledge.
+    with pytest.raises(StopIteration):
+        _by_answer("2296")
     # "Don't get me wrong I appreciate the effort but the app is getting too hard
     # to use for what uselessness I get out of it" (4091) is no thanks: the answer
     # it replied to (4093) resolved nothing and is not kept.
@@ -169,3 +172,29 @@ def test_gold_file_is_well_formed() -> None:
     assert len(gold) >= 60
     assert len({g["query"] for g in gold}) == len(gold)
     assert all(g["answer_ids"] and g["question_ids"] for g in gold)
+
+
+def test_a_persons_export_and_erasure_reach_the_knowledge_base(kb: HarvestResult, cli: Any) -> None:
+    """115921 asked "does the new app have an option to buy an open return?"
+    (1185), Virgin Trains answered (1183) and they thanked (1184): the entry
+    is theirs too. Export lists it; erasure removes it (its question is a
+    copy of their message) and search no longer finds it."""
+    entry = _by_answer("1183")
+    pid = cli("people", "find", "twitter:115921", "--json").json()["id"]
+    exported = cli("people", "export", str(pid), "--json")
+    assert exported.exit_code == 0, exported.stderr
+    held = exported.json()["other_domains"]["knowledge.entries"]
+    mine = next(e for e in held if e["id"] == entry.id)
+    assert mine["person_roles"] == ["evidence", "question"]
+    assert "open return" in mine["question"]
+
+    erased = cli("people", "erase", str(pid), "--yes", "--json")
+    assert erased.exit_code == 0, erased.stderr
+    assert "knowledge.entries" in erased.json()["hooks"]
+    with session_scope() as session:
+        assert session.get(KnowledgeEntry, entry.id) is None
+        hits = search(session, "does the virgin app have an option to buy an open return", limit=5)
+        left = session.execute(select(KnowledgeEntry.question, KnowledgeEntry.answer)).all()
+    assert entry.id not in {h.id for h in hits}
+    assert not any("open return" in q for q, _ in left)
+    assert not any("115921" in q + a for q, a in left)

@@ -14,7 +14,10 @@ import pytest
 from sqlalchemy import String, Text, inspect, select
 from sqlalchemy.types import JSON
 
+from rapport.analysis.models import MessageAnalysis
+from rapport.conversations.models import Identity, Message
 from rapport.demo import demo_path
+from rapport.network.models import NetworkInteraction
 from rapport.relationships import hooks, queries
 from rapport.relationships.hooks import PersonData
 from rapport.reports.summary import compute_report
@@ -206,7 +209,18 @@ def test_export_holds_everything_and_is_audited(
     assert doc["person"]["consent"]["channels"][0]["allowed"] is False
     assert doc["person"]["sales"][0]["product"] == "Pen"
     assert {e["action"] for e in doc["audit"]} >= {"consent.set", "people.contact"}
-    assert doc["other_domains"] == {"test.notes": {"notes": 0}} and seen == [pid]
+    assert doc["other_domains"]["test.notes"] == {"notes": 0} and seen == [pid]
+    # Every domain holding a copy of personal data answers the export.
+    assert set(doc["other_domains"]) == {
+        "test.notes",
+        "knowledge.entries",
+        "network.ties",
+        "preferences.requests",
+    }
+    ties = doc["other_domains"]["network.ties"]
+    assert "twitter:sprintcare" in {t["other"] for t in ties}
+    assert {t["direction"] for t in ties} == {"from", "to"}
+    assert all(t["identity"] == "twitter:115712" and t["replies"] + t["mentions"] for t in ties)
     assert isinstance(doc["analysis"], dict) and len(doc["replies_received"]) == 8
     event = cli("audit", "--action", "people.export", "--json").json()["events"][0]
     assert event["subject_id"] == str(pid) and event["details"]["messages"] == len(own)
@@ -338,6 +352,15 @@ def test_erase_leaves_no_trace_in_the_database_files(
     ]
     assert len(needles) >= 8
     assert _rows_containing(needles)  # the test can fail: the data is there first
+    with session_scope() as session:  # analysis on ingest copied words of the texts
+        assert any(
+            session.execute(
+                select(MessageAnalysis.evidence)
+                .join(Message, Message.id == MessageAnalysis.message_id)
+                .join(Identity, Identity.id == Message.author_identity_id)
+                .where(Identity.handle == handle)
+            ).scalars()
+        )
     with session_scope() as session:
         before = compute_report(session)
     erased: list[PersonData] = []
@@ -351,7 +374,26 @@ def test_erase_leaves_no_trace_in_the_database_files(
     assert summary["messages_redacted"] == 11 and summary["vacuumed"] is True
     assert summary["quarantined_rows_removed"] == 2 and summary["related_messages_scrubbed"] >= 8
     assert erased[0].person_id == pid and len(erased[0].message_ids) == 11
-    assert handle in erased[0].identifiers and summary["hooks"] == ["test.copy"]
+    assert handle in erased[0].identifiers
+    assert summary["hooks"] == [
+        "analysis.evidence",
+        "knowledge.entries",
+        "network.ties",
+        "test.copy",
+    ]
+    with session_scope() as session:  # copies in other domains went with it
+        own = erased[0].message_ids
+        evidence = session.execute(
+            select(MessageAnalysis.evidence).where(MessageAnalysis.message_id.in_(own))
+        ).scalars()
+        assert list(evidence) == [{}] * len(own)
+        ties = session.execute(
+            select(NetworkInteraction).where(
+                NetworkInteraction.source_identity_id.in_(erased[0].identity_ids)
+                | NetworkInteraction.target_identity_id.in_(erased[0].identity_ids)
+            )
+        ).all()
+        assert ties == []
 
     assert _rows_containing(needles) == []
     steps = summary["vacuum"]

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from rapport.analysis.service import do_discover_topics, scopes_with_messages
+from rapport.storage.engine import session_scope
 from tests.web.conftest import Account
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,7 +119,14 @@ def test_agent_works_the_inbox_thread_person_and_dashboards(
     shot(page, "person")
 
     # The dashboards draw real charts from the same figures the server computed.
+    with session_scope(write=True) as session:  # the customers' jobs, as `rapport topics discover`
+        scope, ids = max(scopes_with_messages(session).items(), key=lambda kv: len(kv[1]))
+        do_discover_topics(session, scope, ids, seed=1, k=3)
     page.goto(base + "/dashboards")
+    expect(page.locator("#chart-topics[data-rendered=true]")).to_have_count(1)
+    topics = page.evaluate("() => Chart.getChart('chart-topics').data.labels")
+    assert len(topics) == 3 and all(f"({scope})" in t for t in topics)
+    expect(page.locator("#at-risk h2")).to_have_text("Relationships at risk")
     expect(page.locator("#chart-volume[data-rendered=true]")).to_have_count(1)
     expect(page.locator("#chart-talk[data-rendered=true]")).to_have_count(1)
     expect(page.locator("#chart-response[data-rendered=true]")).to_have_count(1)

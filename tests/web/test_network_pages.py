@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def test_knowledge_search_and_review(
         headers={**agent, "Accept": "text/html"},
     )
     assert page.status_code == 200 and "approved (1)" in page.text
-    assert first["answer"][:40] in page.text
+    assert first["answer"][:40] in html.unescape(page.text)
     source = first["source_message_ids"][0]
     jump = client.get(f"/messages/{source}", headers=agent)
     assert jump.status_code == 303 and jump.headers["location"].endswith(f"#m{source}")

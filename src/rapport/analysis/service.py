@@ -684,3 +684,20 @@ def do_delete_custom_intents(session: Session, name: str) -> None:
         raise CustomIntentsNotFound(f"no custom intent set named {name!r}")
     session.delete(row)
     session.flush()
+
+
+def do_forget_evidence(session: Session, message_ids: Sequence[int]) -> int:
+    """Drop the evidence (words and phrases copied from the text) of
+    ``message_ids`` and keep their labels (sentiment, intent, urgency,
+    language, topic): what a person's erasure leaves as anonymous counts.
+    Returns how many rows changed."""
+    ids = list(message_ids)
+    changed = 0
+    for start in range(0, len(ids), 5000):
+        result = session.execute(
+            update(MessageAnalysis)
+            .where(in_values(session, MessageAnalysis.message_id, ids[start : start + 5000]))
+            .values(evidence={})
+        )
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    return changed

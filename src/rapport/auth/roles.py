@@ -23,6 +23,14 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     #: Full-text search over messages (and, on the page, people).
     "search.read": EVERYONE,
     "people.read": EVERYONE,
+    #: Merge and unmerge people, set their roles (agents merge duplicate people).
+    "people.write": WORKERS,
+    #: Hand a person everything held on them.
+    "people.export": MANAGERS,
+    #: Erase a person (cannot be undone).
+    "people.erase": ADMINS,
+    #: Change a person's consent and channel preferences.
+    "consent.write": WORKERS,
     "preferences.link": WORKERS,
     "channels.read": MANAGERS,
     #: Fetch now what a live channel has new (managers watch channel health).

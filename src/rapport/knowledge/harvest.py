@@ -3,16 +3,19 @@
 A pair is kept when:
 1. the *question* is a person's message (not one of our accounts) that asks,
    states a need or reports a problem (`resolution.question_cue`,
-   `problem_cue`: analysis intent question/request/complaint, else lexical
-   cues: "not working", "need", "trying to", a complaint word...); the
+   `problem_cue`: analysis intent question/request/complaint, or else the
+   lexical cues: "not working", "need", "trying to", a complaint word...); the
    asker's messages right before it in the same reply chain are read with
    it (a question is often split over two tweets);
 2. the *answer* replies to it, written by one of our accounts (`agent`) or
-   by another person (`peer`), and says something: at least 8 words once
-   the leading `@handles` are gone, not only questions back, and not a mere
-   hand-off to a private channel ("please DM us", "send us a private
-   message") — the answerer's own follow-up replies in the chain are
-   joined to it (threads split long answers over tweets);
+   by another person (`peer`), and is an answer
+   (`resolution.not_an_answer`): enough substance (6 words, a link counting
+   3) once the leading `@handles`, pleasantries,
+   apologies, questions back ("What device are you using?") and hand-offs
+   to a private channel ("please DM us", "only a DM away") are set aside;
+   a peer's reply to a question about the peer themself, a "me too" or a
+   complaint is no answer either — the answerer's own follow-up replies in
+   the chain are joined to it (threads split long answers over tweets);
 3. the answer resolved the question (`resolution.judge_answer`): the asker
    thanked, turned positive, or did not come back to complain or ask again.
 
@@ -31,9 +34,6 @@ from rapport.analysis.queries import MessageAnalysis
 from rapport.conversations.schemas import MessagePublic
 from rapport.network import resolution
 
-MIN_ANSWER_WORDS = 8
-#: A reply asking to move to DM says something more only with this many other words.
-HANDOFF_REST_WORDS = 10
 CONFIDENCE = {"thanked": 0.9, "turned_positive": 0.8, "followed_up": 0.4}
 
 _PROBLEM = re.compile(
@@ -47,22 +47,16 @@ _NEED = re.compile(
     r"ripped off|how|where|when|why|anyone|suggest\w*|recommend\w*|request)\b",
     re.IGNORECASE,
 )
-_HANDOFF = re.compile(
-    r"\b(?:dm|d\.m\.|direct message|private message|pm us|message us|send us a (?:dm|note|message)|"
-    r"reach out (?:to us )?(?:via|by|in) (?:dm|direct|private)|follow (?:us )?and dm|"
-    r"via dm|in dm|over dm|through dm)\b",
-    re.IGNORECASE,
-)
 _SIGNATURE = re.compile(r"(?:\s*[\^*\-–—~/]\s*[A-Z][A-Za-z]{0,15}\s*)+$")
 _URL = re.compile(r"https?://\S+")
 _WORDS = re.compile(r"\w+")
 
 
 def problem_cue(text: str, analysis: MessageAnalysis | None = None) -> resolution.Cue | None:
-    if analysis is not None:
-        if analysis.intent in ("question", "request", "complaint"):
-            return resolution.Cue("analysis", f"intent {analysis.intent}")
-        return None
+    """A need or a problem: the analysed intent, else (whatever the analysis
+    said) the lexical cues."""
+    if analysis is not None and analysis.intent in ("question", "request", "complaint"):
+        return resolution.Cue("analysis", f"intent {analysis.intent}")
     match = _PROBLEM.search(text) or _NEED.search(text)
     if match:
         return resolution.Cue("lexical", match.group(0))
@@ -80,18 +74,9 @@ def clean(text: str) -> str:
 _MENTION = re.compile(r"@\w+")
 
 
-def _words(text: str) -> int:
-    return len(_WORDS.findall(_MENTION.sub(" ", _URL.sub(" ", text))))
-
-
 def is_handoff(text: str) -> bool:
     """A reply whose substance is "move to a private channel"."""
-    body = clean(text)
-    if not _HANDOFF.search(body):
-        return False
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", body) if s.strip()]
-    rest = " ".join(s for s in sentences if not _HANDOFF.search(s))
-    return _words(rest) < HANDOFF_REST_WORDS
+    return resolution.is_handoff(text)
 
 
 @dataclass
@@ -173,11 +158,15 @@ def pairs_in_thread(
                 break
             answer_chain.append(follow[0])
         answer_text = " ".join(clean(m.text) for m in answer_chain)
-        if _words(answer_text) < MIN_ANSWER_WORDS:
-            continue
         if all(resolution.is_only_questions(m.text) for m in answer_chain):
             continue
-        if is_handoff(answer_text):
+        peer = answerer not in accounts
+        if resolution.not_an_answer(
+            " ".join(m.text for m in answer_chain),
+            question=question.text,
+            peer=peer,
+            analysis=analyses.get(answer.id),
+        ):
             continue
         # The question and the asker's messages right before it in the chain.
         question_chain = [question]

@@ -30,6 +30,8 @@ from rapport.knowledge.errors import EntryNotFound, KnowledgeError
 from rapport.knowledge.models import APPROVED, CANDIDATE, STATUSES, KnowledgeEntry, KnowledgeSource
 from rapport.knowledge.schemas import EntryPublic, SearchResult, SourcePublic
 from rapport.knowledge.service import embed, to_vector
+from rapport.relationships.hooks import PersonData
+from rapport.storage.bulk import in_values
 
 SEMANTIC_WEIGHT = 0.7
 KEYWORD_WEIGHT = 0.3
@@ -291,3 +293,26 @@ def suggest_answers(session: Session, text: str, limit: int = 3) -> list[Suggest
         )
         for r in search(session, text, limit=limit, statuses=(APPROVED,))
     ]
+
+
+def entries_for_person(session: Session, data: PersonData) -> list[dict[str, object]]:
+    """Export hook (`rapport.relationships.hooks`): the entries that cite one
+    of the person's messages or credit them as the answerer, each with the
+    part the person had in it."""
+    part: dict[int, set[str]] = {}
+    if data.message_ids:
+        for entry_id, role in session.execute(
+            select(KnowledgeSource.entry_id, KnowledgeSource.role).where(
+                in_values(session, KnowledgeSource.message_id, list(data.message_ids))
+            )
+        ):
+            part.setdefault(int(entry_id), set()).add(str(role))
+    if data.identity_ids:
+        for entry_id in session.execute(
+            select(KnowledgeEntry.id).where(
+                in_values(session, KnowledgeEntry.answerer_identity_id, list(data.identity_ids))
+            )
+        ).scalars():
+            part.setdefault(int(entry_id), set()).add("answered_by")
+    entries = get_entries(session, sorted(part)) if part else []
+    return [{**e.model_dump(mode="json"), "person_roles": sorted(part[e.id])} for e in entries]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from rapport.analysis.embeddings import EMBEDDING_DIM, embed_texts
@@ -35,7 +35,9 @@ from rapport.knowledge.models import (
     KnowledgeSource,
 )
 from rapport.knowledge.schemas import EntryPublic, HarvestResult
+from rapport.relationships.hooks import PersonData
 from rapport.storage.base import utcnow
+from rapport.storage.bulk import in_values
 
 DUPLICATE_QUESTION_COSINE = 0.60
 DUPLICATE_ANSWER_COSINE = 0.83
@@ -250,4 +252,87 @@ def do_reject(
     return _review(session, entry_ids, REJECTED, actor=actor, note=note)
 
 
-__all__ = ["EMBEDDING_DIM", "do_approve", "do_harvest", "do_reject", "find_pairs"]
+# ------------------------------------------------------------------ privacy
+
+#: Source roles whose message text *is* the entry's question or answer.
+_TEXT_ROLES = ("question", "answer")
+
+
+def do_erase_person(session: Session, data: PersonData) -> None:
+    """Erasure hook (`rapport.relationships.hooks`): entries whose question
+    or answer is one of the person's messages go (their texts are copies);
+    the person's messages are no longer cited as duplicates or evidence
+    elsewhere; the person's identifiers are scrubbed from the texts of the
+    entries that cite messages replying to or mentioning them."""
+    own = list(data.message_ids)
+    doomed: set[int] = set()
+    if own:
+        doomed.update(
+            session.execute(
+                select(KnowledgeSource.entry_id).where(
+                    in_values(session, KnowledgeSource.message_id, own),
+                    KnowledgeSource.role.in_(_TEXT_ROLES),
+                )
+            ).scalars()
+        )
+    if data.identity_ids:
+        doomed.update(
+            session.execute(
+                select(KnowledgeEntry.id).where(
+                    in_values(session, KnowledgeEntry.answerer_identity_id, data.identity_ids)
+                )
+            ).scalars()
+        )
+    if doomed:
+        session.execute(delete(KnowledgeSource).where(KnowledgeSource.entry_id.in_(sorted(doomed))))
+        session.execute(delete(KnowledgeEntry).where(KnowledgeEntry.id.in_(sorted(doomed))))
+    if own:
+        cited = list(
+            session.execute(
+                select(KnowledgeSource.entry_id, KnowledgeSource.role).where(
+                    in_values(session, KnowledgeSource.message_id, own)
+                )
+            ).all()
+        )
+        for entry_id, role in cited:
+            if role == "duplicate_answer":
+                session.execute(
+                    update(KnowledgeEntry)
+                    .where(KnowledgeEntry.id == entry_id, KnowledgeEntry.support > 1)
+                    .values(support=KnowledgeEntry.support - 1)
+                )
+        session.execute(
+            delete(KnowledgeSource).where(in_values(session, KnowledgeSource.message_id, own))
+        )
+    pattern = data.identifier_pattern()
+    related = list(data.related_message_ids)
+    if pattern is None or not related:
+        return
+    entry_ids = sorted(
+        set(
+            session.execute(
+                select(KnowledgeSource.entry_id).where(
+                    in_values(session, KnowledgeSource.message_id, related)
+                )
+            ).scalars()
+        )
+    )
+    for entry in session.execute(
+        select(KnowledgeEntry).where(KnowledgeEntry.id.in_(entry_ids))
+    ).scalars():
+        question = pattern.sub("@[erased]", entry.question)
+        answer = pattern.sub("@[erased]", entry.answer)
+        if (question, answer) != (entry.question, entry.answer):
+            entry.question, entry.answer = question, answer
+            entry.reason = pattern.sub("@[erased]", entry.reason)
+    session.flush()
+
+
+__all__ = [
+    "EMBEDDING_DIM",
+    "do_approve",
+    "do_erase_person",
+    "do_harvest",
+    "do_reject",
+    "find_pairs",
+]

@@ -9,8 +9,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rapport.conversations.queries import identities_by_ids
 from rapport.network import analytics
 from rapport.network.errors import EmptyGraphError
 from rapport.network.graph import (
@@ -21,7 +23,10 @@ from rapport.network.graph import (
     ConversationGraph,
     load_graph,
 )
+from rapport.network.models import NetworkTie
 from rapport.network.roles import compute_roles
+from rapport.relationships.hooks import PersonData
+from rapport.storage.bulk import in_values
 
 TIE_RULE = (
     f"weight = (replies + {MENTION_WEIGHT} × mentions) × (1 + reciprocity) × "
@@ -232,3 +237,45 @@ def influence_for(session: Session, person_ids: Sequence[int]) -> dict[int, floa
         for i, node in enumerate(graph.nodes)
         if node.person_id is not None and node.person_id in wanted
     }
+
+
+def ties_for_person(session: Session, data: PersonData) -> list[dict[str, Any]]:
+    """Export hook (`rapport.relationships.hooks`): the person's ties in the
+    conversation graph, both ways, with whom and how often."""
+    ids = list(data.identity_ids)
+    if not ids:
+        return []
+    t = NetworkTie
+    rows = list(
+        session.execute(
+            select(t).where(
+                in_values(session, t.source_identity_id, ids)
+                | in_values(session, t.target_identity_id, ids)
+            )
+        ).scalars()
+    )
+    others = {r.source_identity_id for r in rows} | {r.target_identity_id for r in rows}
+    names = {
+        k: f"{i.channel}:{i.handle}" for k, i in identities_by_ids(session, sorted(others)).items()
+    }
+    mine = set(ids)
+    out = []
+    for r in sorted(rows, key=lambda r: (r.source_identity_id, r.target_identity_id)):
+        outgoing = r.source_identity_id in mine
+        own, other = (
+            (r.source_identity_id, r.target_identity_id)
+            if outgoing
+            else (r.target_identity_id, r.source_identity_id)
+        )
+        out.append(
+            {
+                "direction": "from" if outgoing else "to",
+                "identity": names.get(own),
+                "other": names.get(other),
+                "replies": r.replies,
+                "mentions": r.mentions,
+                "first_at": r.first_at.isoformat(),
+                "last_at": r.last_at.isoformat(),
+            }
+        )
+    return out

@@ -11,8 +11,11 @@ and knowledge flows between communities. Every entry carries its reason.
   or no complaint from the asker (`rapport.network.resolution`). Score =
   thanked + turned positive + ½ × no complaint.
 - **Knowledge flows**: every reply that answers a person's question (the
-  question by `resolution.question_cue`, the reply not itself only
-  questions; our accounts' clarifying questions are not counted),
+  question by `resolution.question_cue`, the reply an answer by
+  `resolution.not_an_answer`: not only questions back, pleasantries or a
+  hand-off to DMs; between two people not a reply to a question about the
+  replier themself, a "me too" or a complaint; our accounts' clarifying
+  questions are not counted),
   aggregated from the answerer's community to the asker's, with the topics
   (stored analysis) and keywords (always) of the questions.
 """
@@ -255,7 +258,12 @@ def compute_roles(
             continue
         if resolution.question_cue(q.text, analyses.get(q.id)) is None:
             continue
-        if resolution.is_only_questions(r.text) or len(resolution.body(r.text).split()) < 3:
+        if resolution.is_only_questions(r.text):
+            continue
+        by_peer = not is_account[graph.node_of_identity[src]]
+        if resolution.not_an_answer(
+            r.text, question=q.text, peer=by_peer, analysis=analyses.get(r.id)
+        ):
             continue
         answers.append((reply_id, question_id, graph.node_of_identity[src], asker))
 

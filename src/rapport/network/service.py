@@ -38,6 +38,7 @@ from rapport.network.models import (
     NetworkState,
     NetworkTie,
 )
+from rapport.relationships.hooks import PersonData
 from rapport.storage.bulk import bulk_insert, in_values, timestamp_writer
 
 
@@ -292,4 +293,26 @@ def needs_rebuild(session: Session) -> bool:
             select(NetworkState.value).where(NetworkState.key == NEEDS_REBUILD)
         ).scalar_one_or_none()
         == "1"
+    )
+
+
+def do_erase_person(session: Session, data: PersonData) -> None:
+    """Erasure hook (`rapport.relationships.hooks`): every interaction to or
+    from the person's identities and the ties they sum to go, so the erased
+    person is no node of the graph; ties between other people are unchanged."""
+    ids = list(data.identity_ids)
+    if not ids:
+        return
+    i, t = NetworkInteraction, NetworkTie
+    session.execute(
+        delete(i).where(
+            in_values(session, i.source_identity_id, ids)
+            | in_values(session, i.target_identity_id, ids)
+        )
+    )
+    session.execute(
+        delete(t).where(
+            in_values(session, t.source_identity_id, ids)
+            | in_values(session, t.target_identity_id, ids)
+        )
     )

@@ -9,7 +9,8 @@ done at all. Relationships never imports those domains.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,26 @@ class PersonData:
     related_message_ids: list[int]
     #: Literal strings to scrub wherever they were copied: handles, emails, phones.
     identifiers: list[str] = field(default_factory=list)
+
+    def identifier_pattern(self) -> re.Pattern[str] | None:
+        """One regex finding any of the person's identifiers in a copied text."""
+        return identifier_pattern(self.identifiers)
+
+
+def identifier_pattern(identifiers: Sequence[str]) -> re.Pattern[str] | None:
+    """One regex finding any of a person's handles, names, emails and phone
+    numbers (phones whatever their separators: `+1 (555) 010-7788`)."""
+    words = sorted({i for i in identifiers if len(i) >= 2}, key=len, reverse=True)
+    if not words:
+        return None
+    alternatives = [rf"(?<![\w@.+-])@?{re.escape(w)}(?![\w])" for w in words]
+    for word in words:
+        digits = re.sub(r"\D", "", word)
+        if len(digits) >= 7 and re.fullmatch(r"[+\d\s().\-]+", word):
+            for tail in {digits, digits[-10:]}:
+                spaced = r"[\s().\-]*".join(tail)
+                alternatives.append(rf"(?<!\d)\+?{spaced}(?!\d)")
+    return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 #: Remove the person's personal data from the domain's tables (same transaction).

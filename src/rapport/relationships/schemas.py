@@ -197,3 +197,70 @@ class ErasureSummary(BaseModel):
     vacuumed: bool
     #: What the vacuum after the erasure did (one line per step).
     vacuum: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------ write requests (API)
+
+
+class MergeCreate(BaseModel):
+    """Merge ``absorbed_id`` into ``survivor_id`` (undone by an unmerge)."""
+
+    survivor_id: int = Field(ge=1, le=2**62)
+    absorbed_id: int = Field(ge=1, le=2**62)
+
+
+class UnmergeCreate(BaseModel):
+    #: `CHANNEL:HANDLE` of the identity to split off.
+    identity: str = Field(min_length=3, max_length=300)
+    #: Move only this identity, even when it came with a merge.
+    only: bool = False
+
+
+class NotDuplicateCreate(BaseModel):
+    other_person_id: int = Field(ge=1, le=2**62)
+
+
+class RolesUpdate(BaseModel):
+    add: list[str] = Field(default_factory=list, max_length=20)
+    remove: list[str] = Field(default_factory=list, max_length=20)
+    reason: str | None = Field(None, max_length=500)
+
+
+class RolesPublic(BaseModel):
+    person_id: int
+    roles: list[str]
+
+
+class DuplicateList(BaseModel):
+    suggestions: list[DuplicateSuggestion]
+    total: int
+
+
+class AtRiskPerson(BaseModel):
+    person: PersonSummary
+    health: HealthPublic
+
+
+class AtRiskList(BaseModel):
+    people: list[AtRiskPerson]
+    total: int
+
+
+class ConsentUpdate(BaseModel):
+    allowed: bool
+
+
+class PreferencesUpdate(BaseModel):
+    """Only the fields given change; an empty string clears one."""
+
+    preferred_channel: str | None = Field(None, max_length=100)
+    #: `HH:MM-HH:MM` in the person's timezone.
+    quiet_hours: str | None = Field(None, max_length=20)
+    timezone: str | None = Field(None, max_length=64)
+    language: str | None = Field(None, max_length=20)
+
+
+class ErasureConfirm(BaseModel):
+    """An erasure cannot be undone: the caller says so (`rapport people erase --yes`)."""
+
+    confirm: bool

@@ -1408,22 +1408,6 @@ def do_export_person(session: Session, person_id: int, *, actor: str) -> dict[st
 # ------------------------------------------------------------------ erasure
 
 
-def _identifier_pattern(identifiers: Sequence[str]) -> re.Pattern[str] | None:
-    """One regex finding any of a person's handles, names, emails and phone
-    numbers (phones whatever their separators: `+1 (555) 010-7788`)."""
-    words = sorted({i for i in identifiers if len(i) >= 2}, key=len, reverse=True)
-    if not words:
-        return None
-    alternatives = [rf"(?<![\w@.+-])@?{re.escape(w)}(?![\w])" for w in words]
-    for word in words:
-        digits = re.sub(r"\D", "", word)
-        if len(digits) >= 7 and re.fullmatch(r"[+\d\s().\-]+", word):
-            for tail in {digits, digits[-10:]}:
-                spaced = r"[\s().\-]*".join(tail)
-                alternatives.append(rf"(?<!\d)\+?{spaced}(?!\d)")
-    return re.compile("|".join(alternatives), re.IGNORECASE)
-
-
 def do_erase_person(session: Session, person_id: int, *, actor: str) -> ErasureSummary:
     """Remove the person's personal text and identifiers everywhere, keep
     anonymous counts, and record the erasure without personal data. Call
@@ -1449,7 +1433,7 @@ def do_erase_person(session: Session, person_id: int, *, actor: str) -> ErasureS
         select(func.count()).select_from(Sale).where(Sale.person_id.in_(persons))
     ).scalar_one()
     conversations.do_redact_messages(session, data.message_ids)
-    pattern = _identifier_pattern(data.identifiers)
+    pattern = data.identifier_pattern()
     scrubbed = (
         conversations.do_scrub_messages(session, data.related_message_ids, pattern, "@[erased]")
         if pattern

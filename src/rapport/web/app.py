@@ -29,12 +29,14 @@ from rapport.web import webhooks
 from rapport.web.api import audit as audit_api
 from rapport.web.api import auth as auth_api
 from rapport.web.api import channels as channels_api
+from rapport.web.api import consent as consent_api
 from rapport.web.api import conversations as conversations_api
 from rapport.web.api import network as network_api
 from rapport.web.api import people as people_api
 from rapport.web.api import reports as reports_api
 from rapport.web.api import requests as requests_api
 from rapport.web.api import search as search_api
+from rapport.web.api import topics as topics_api
 from rapport.web.api import users as users_api
 from rapport.web.assets import URL_PREFIX, find_assets
 from rapport.web.pages import admin as admin_pages
@@ -54,6 +56,8 @@ API_ROUTERS = [
     reports_api.router,
     conversations_api.router,
     people_api.router,
+    consent_api.router,
+    topics_api.router,
     users_api.router,
     audit_api.router,
     requests_api.router,

@@ -1,5 +1,6 @@
 """/dashboards: volume and sentiment over time per channel, response time
-and talk/listen ratio per brand — the same query functions as the API."""
+and talk/listen ratio per brand, the largest topics (analysis) and the
+relationships at risk (relationships) — the same query functions as the API."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from rapport.analysis.queries import list_topics
 from rapport.conversations.queries import channel_names
+from rapport.relationships import queries as relationships
 from rapport.reports.summary import ReportFilter, compute_report
 from rapport.reports.timeseries import Bucket, SeriesRange, volume_over_time
 from rapport.web.deps import db_session
@@ -19,6 +22,8 @@ from rapport.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 TOP_BRANDS = 12
+TOP_TOPICS = 12
+TOP_AT_RISK = 10
 #: The healthy share of outbound messages (PRODUCT.md: about 25 % talk, 75 % listen).
 TALK_TARGET = 0.25
 
@@ -70,6 +75,22 @@ def dashboards_page(
             "target": TALK_TARGET,
         },
     }
+    topics = sorted(list_topics(session, examples=0), key=lambda t: (-t.size, t.scope, t.id))[
+        :TOP_TOPICS
+    ]
+    if topics:
+        charts["topics"] = {
+            "labels": [f"{t.label} ({t.scope})" for t in topics],
+            "sizes": [t.size for t in topics],
+        }
+    falling = relationships.at_risk_people(session, limit=TOP_AT_RISK)
+    names = {
+        p.id: p.display_name
+        for p in relationships.summaries(
+            session, [relationships.get_person(session, h.person_id) for h in falling]
+        )
+    }
+    at_risk = [(h, names.get(h.person_id, str(h.person_id))) for h in falling]
     query: dict[str, str] = {"bucket": bucket}
     if volume.since:
         query["since"] = volume.since.isoformat()
@@ -91,5 +112,7 @@ def dashboards_page(
         },
         "channels": channel_names(session),
         "talk_target": TALK_TARGET,
+        "topics": topics,
+        "at_risk": at_risk,
     }
     return render(request, "dashboards.html", context, caller=caller)

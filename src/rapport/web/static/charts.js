@@ -100,6 +100,15 @@
       .catch(function (err) { note.textContent = "Sentiment could not be loaded: " + err.message; });
   }
 
+  function topics(data) {
+    var t = data.topics;
+    draw("chart-topics", {
+      type: "bar",
+      data: { labels: t.labels, datasets: [{ label: "messages", data: t.sizes, backgroundColor: palette[4 % palette.length] }] },
+      options: base({ indexAxis: "y", scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false } } } })
+    });
+  }
+
   function influencers(data) {
     var d = data.influencers;
     draw("chart-influencers", {
@@ -116,6 +125,7 @@
     if (data.volume) { volume(data); }
     if (data.response) { response(data); }
     if (data.talk_listen) { talk(data); }
+    if (data.topics) { topics(data); }
     if (data.influencers) { influencers(data); }
     sentiment();
   }
