@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     web_assets_dir: Path | None = None
     #: How long a login (browser session or API token) stays valid.
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    #: How long the vacuum after an erasure made over the web waits for older
+    #: transactions elsewhere in the cluster before it runs (the request waits
+    #: too); rows they still see are reported, and `rapport db vacuum` (which
+    #: waits 60 s) clears them later.
+    web_vacuum_wait_seconds: float = Field(default=5.0, ge=0, le=600)
     #: How long a customer's preference link stays valid.
     preference_link_days: int = Field(default=30, ge=1, le=365)
     #: Fernet key(s) for channel credentials at rest, comma-separated (the first

@@ -69,7 +69,9 @@ def list_events(
     """Events, newest first, and how many match."""
     where: list[ColumnElement[bool]] = []
     if action:
-        where.append(AuditEvent.action.like(action.replace("*", "%")))
+        # `*` is the only wildcard: LIKE's own `%`, `_` and the escape are literal.
+        literal = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(AuditEvent.action.like(literal.replace("*", "%"), escape="\\"))
     if subject_type:
         where.append(AuditEvent.subject_type == subject_type)
     if subject_id is not None:

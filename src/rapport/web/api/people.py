@@ -30,6 +30,7 @@ from rapport.relationships.schemas import (
     UnmergeCreate,
     UnmergeResult,
 )
+from rapport.settings import get_settings
 from rapport.storage.engine import session_scope
 from rapport.storage.vacuum import do_vacuum
 from rapport.web import views
@@ -169,7 +170,7 @@ def erase_person(
         raise RelationshipError('erasure cannot be undone: send {"confirm": true}')
     with session_scope(write=True) as session:
         summary = service.do_erase_person(session, person_id, actor=caller.actor)
-    summary.vacuum = do_vacuum()
+    summary.vacuum = do_vacuum(wait_seconds=get_settings().web_vacuum_wait_seconds)
     summary.vacuumed = True
     return summary
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from rapport.preferences.queries import list_requests
 from rapport.preferences.schemas import CustomerRequestPublic, CustomerRequestUpdate
 from rapport.preferences.service import do_close_request, do_fulfil_request
+from rapport.settings import get_settings
 from rapport.storage.engine import session_scope
 from rapport.storage.vacuum import do_vacuum
 from rapport.web.api import AUTH_ERRORS, NOT_FOUND
@@ -53,7 +54,7 @@ def fulfil_request(
     with session_scope(write=True) as session:
         closed, document = do_fulfil_request(session, request_id, actor=caller.actor)
     if closed.kind == "erasure":
-        do_vacuum()
+        do_vacuum(wait_seconds=get_settings().web_vacuum_wait_seconds)
     return Fulfilment(request=closed, export=document)
 
 

@@ -21,6 +21,7 @@ from rapport.errors import RapportError
 from rapport.preferences.queries import list_requests
 from rapport.preferences.schemas import CustomerRequestUpdate
 from rapport.preferences.service import do_close_request, do_fulfil_request
+from rapport.settings import get_settings
 from rapport.storage.engine import session_scope
 from rapport.storage.vacuum import do_vacuum
 from rapport.users import service as users
@@ -321,7 +322,7 @@ def fulfil_request(
             status_code=422,
         )
     if closed.kind == "erasure":
-        do_vacuum()
+        do_vacuum(wait_seconds=get_settings().web_vacuum_wait_seconds)
     if document is not None:
         return Response(
             json.dumps(document, default=str, ensure_ascii=False, indent=2),
