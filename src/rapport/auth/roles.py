@@ -20,6 +20,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "reports.read": EVERYONE,
     "conversations.read": EVERYONE,
     "conversations.work": WORKERS,
+    #: Give a thread to someone else, or take it back from them.
+    "conversations.assign": MANAGERS,
+    "policy.read": EVERYONE,
+    #: Change the triage policy (and so SLAs and priorities).
+    "policy.write": MANAGERS,
+    "teams.write": MANAGERS,
     "people.read": EVERYONE,
     "preferences.link": WORKERS,
     "channels.read": MANAGERS,

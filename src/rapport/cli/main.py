@@ -14,6 +14,7 @@ from rapport.cli import (
     conversations,
     db,
     demo,
+    engagement,
     knowledge,
     network,
     people,
@@ -82,6 +83,18 @@ app.command("reanalyze")(analysis.reanalyze)
 app.add_typer(analysis.topics_app, name="topics")
 app.add_typer(analysis.intents_app, name="intents")
 app.command("eval")(analysis.evaluate)
+app.command("inbox")(engagement.inbox)
+app.add_typer(engagement.threads_app, name="threads")
+app.command("triage")(engagement.triage)
+app.command("assign")(engagement.assign)
+app.command("claim")(engagement.claim)
+app.command("release")(engagement.release)
+app.command("reply")(engagement.reply)
+app.add_typer(engagement.outbox_app, name="outbox")
+app.command("suggest")(engagement.suggest)
+app.add_typer(engagement.policy_app, name="policy")
+app.add_typer(engagement.teams_app, name="teams")
+app.command("sla")(engagement.sla)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from rapport.conversations.models import (
     Thread,
 )
 from rapport.conversations.schemas import (
+    ChannelPublic,
     ChannelSummary,
     IdentityPublic,
     MessagePreview,
@@ -341,6 +342,13 @@ def channel_names(session: Session) -> list[str]:
     return list(session.execute(select(Channel.name).order_by(Channel.name)).scalars())
 
 
+def channels_by_name(session: Session) -> dict[str, ChannelPublic]:
+    """Every channel (id, kind: `import` or its connector's kind) by name, uncounted."""
+    return {
+        c.name: ChannelPublic.model_validate(c) for c in session.execute(select(Channel)).scalars()
+    }
+
+
 def list_channels(session: Session) -> list[ChannelSummary]:
     """Every channel with its message and thread counts, by name."""
     volume = (
@@ -477,3 +485,51 @@ def raw_payloads(session: Session, message_ids: Sequence[int]) -> dict[int, str]
         select(Message.id, Message.raw).where(in_values(session, Message.id, list(message_ids)))
     )
     return {int(i): raw for i, raw in rows}
+
+
+@dataclass(frozen=True)
+class AnswerPair:
+    """One of our accounts' messages replying to a stored inbound message."""
+
+    question_id: int
+    question_text: str
+    answer_id: int
+    answer_text: str
+    answer_author_id: int | None
+    thread_id: int
+
+
+def answer_pairs(
+    session: Session,
+    *,
+    channel: str | None = None,
+    author_ids: Sequence[int] | None = None,
+    limit: int = 20_000,
+) -> list[AnswerPair]:
+    """Our replies to inbound messages, newest first (at most ``limit``)."""
+    child = aliased(Message, name="a")
+    parent = aliased(Message, name="q")
+    query = (
+        select(
+            parent.id, parent.text, child.id, child.text, child.author_identity_id, child.thread_id
+        )
+        .select_from(child)
+        .join(
+            parent,
+            and_(
+                parent.channel_id == child.channel_id,
+                parent.external_id == child.parent_external_id,
+            ),
+        )
+        .where(child.direction == "outbound", parent.direction == INBOUND)
+    )
+    if channel is not None:
+        query = query.join(Channel, Channel.id == child.channel_id).where(Channel.name == channel)
+    if author_ids:
+        query = query.where(in_values(session, child.author_identity_id, list(author_ids)))
+    rows = session.execute(query.order_by(child.id.desc()).limit(limit))
+    return [AnswerPair(q, qt, a, at, au, t) for q, qt, a, at, au, t in rows]
+
+
+def newest_message_id(session: Session) -> int:
+    return int(session.execute(select(func.max(Message.id))).scalar_one() or 0)

@@ -57,6 +57,15 @@
     window.location.href = row.dataset.href;
   });
 
+  // A suggested answer goes into the reply box (never sent by itself).
+  document.addEventListener("click", function (event) {
+    var use = event.target.closest && event.target.closest("[data-use-suggestion]");
+    if (!use) { return; }
+    var box = document.getElementById("reply-text");
+    var text = use.closest("[data-suggestion]").querySelector(".text");
+    if (box && text) { box.value = text.textContent.trim(); box.focus(); }
+  });
+
   // After htmx replaced the list (a filter changed), start again at the top.
   document.addEventListener("htmx:afterSwap", function () { selected = -1; });
 })();
