@@ -206,7 +206,7 @@ def test_export_holds_everything_and_is_audited(
     assert doc["person"]["consent"]["channels"][0]["allowed"] is False
     assert doc["person"]["sales"][0]["product"] == "Pen"
     assert {e["action"] for e in doc["audit"]} >= {"consent.set", "people.contact"}
-    assert doc["other_domains"] == {"test.notes": {"notes": 0}} and seen == [pid]
+    assert doc["other_domains"]["test.notes"] == {"notes": 0} and seen == [pid]
     assert isinstance(doc["analysis"], dict) and len(doc["replies_received"]) == 8
     event = cli("audit", "--action", "people.export", "--json").json()["events"][0]
     assert event["subject_id"] == str(pid) and event["details"]["messages"] == len(own)
@@ -351,7 +351,7 @@ def test_erase_leaves_no_trace_in_the_database_files(
     assert summary["messages_redacted"] == 11 and summary["vacuumed"] is True
     assert summary["quarantined_rows_removed"] == 2 and summary["related_messages_scrubbed"] >= 8
     assert erased[0].person_id == pid and len(erased[0].message_ids) == 11
-    assert handle in erased[0].identifiers and summary["hooks"] == ["test.copy"]
+    assert handle in erased[0].identifiers and "test.copy" in summary["hooks"]
 
     assert _rows_containing(needles) == []
     steps = summary["vacuum"]

@@ -71,6 +71,7 @@ class ThreadState(Base):
         Index("ix_thread_state_team", "team_id", "status"),
         Index("ix_thread_state_channel", "channel_id", "status"),
         Index("ix_thread_state_decision", "decision", "status"),
+        Index("ix_thread_state_status_decision", "status", "decision"),
         Index("ix_thread_state_due", "sla_due_at"),
         Index("ix_thread_state_snoozed", "status", "snoozed_until"),
     )
@@ -111,6 +112,7 @@ class ThreadState(Base):
     last_outbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_message_id: Mapped[int | None] = mapped_column(BigId, default=None)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
 
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("team.id", ondelete="SET NULL"), default=None

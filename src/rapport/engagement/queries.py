@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from rapport.analysis.queries import analyses_for
 from rapport.conversations import queries as conversations
 from rapport.conversations.errors import ThreadNotFound
+from rapport.conversations.schemas import MessagePreview
 from rapport.engagement.errors import EngagementError, OutboxItemNotFound, TeamNotFound
 from rapport.engagement.features import FIELDS
 from rapport.engagement.models import (
@@ -137,31 +138,45 @@ def status_counts(session: Session, flt: InboxFilter) -> dict[str, int]:
     return counts
 
 
+_channel_cache: dict[tuple[str, int], str] = {}
+
+
+def _channel_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Channel id → name, remembered per database (channels are few and never renamed)."""
+    url = str(session.get_bind().engine.url)
+    if any((url, i) not in _channel_cache for i in ids):
+        for name, c in conversations.channels_by_name(session).items():
+            _channel_cache[(url, c.id)] = name
+    return {i: _channel_cache.get((url, i), "") for i in ids}
+
+
 def build_items(session: Session, rows: list[ThreadState], now: datetime) -> list[InboxItem]:
-    ids = [r.thread_id for r in rows]
-    summaries = (
-        {
-            t.id: t
-            for t in conversations.list_threads(session, thread_ids=ids, limit=max(len(ids), 1))[0]
-        }
-        if ids
-        else {}
+    """Inbox items for these states: previews by primary key only (the last
+    message, the customer's identity), so a page costs the same at any size."""
+    idents = conversations.identities_by_ids(
+        session, sorted({r.customer_identity_id for r in rows if r.customer_identity_id})
     )
-    people = relationships.people_for_identities(
-        session, [r.customer_identity_id for r in rows if r.customer_identity_id]
-    )
+    last = {
+        m.id: m
+        for m in conversations.messages_by_ids(
+            session, [r.last_message_id for r in rows if r.last_message_id]
+        )
+    }
+    channels = _channel_names(session, {r.channel_id for r in rows})
+    people = relationships.people_for_identities(session, sorted(idents))
     users = _usernames(session, {r.assignee_user_id for r in rows if r.assignee_user_id})
     teams = _team_names(session) if any(r.team_id for r in rows) else {}
     items = []
     for r in rows:
-        summary = summaries.get(r.thread_id)
+        msg = last.get(r.last_message_id or 0)
+        ident = idents.get(r.customer_identity_id or 0)
         items.append(
             InboxItem(
                 thread_id=r.thread_id,
                 customer_id=people.get(r.customer_identity_id) if r.customer_identity_id else None,
-                customer=summary.customer if summary else None,
+                customer=ident.handle if ident else None,
                 customer_identity_id=r.customer_identity_id,
-                channel=summary.channel if summary else "",
+                channel=channels.get(r.channel_id, ""),
                 decision=r.decision,
                 rule_id=r.rule_id,
                 reason=r.reason,
@@ -175,10 +190,19 @@ def build_items(session: Session, rows: list[ThreadState], now: datetime) -> lis
                 assignee=users.get(r.assignee_user_id) if r.assignee_user_id else None,
                 team=teams.get(r.team_id) if r.team_id else None,
                 status=r.status,
-                message_count=summary.message_count if summary else 0,
-                first_message_at=summary.first_message_at if summary else None,
+                message_count=r.message_count,
+                first_message_at=r.first_inbound_at,
                 last_message_at=r.last_message_at,
-                last_message=summary.last_message if summary else None,
+                last_message=MessagePreview(
+                    id=msg.id,
+                    author=msg.author,
+                    author_identity_id=msg.author_identity_id,
+                    direction=msg.direction,
+                    created_at=msg.created_at,
+                    text=msg.text[: conversations.PREVIEW_CHARS],
+                )
+                if msg
+                else None,
             )
         )
     return items

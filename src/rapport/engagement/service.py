@@ -369,6 +369,7 @@ def _apply(
     state.last_outbound_at = profile.last_outbound_at
     state.last_message_id = profile.last_message_id
     state.last_message_at = profile.last_message_at
+    state.message_count = int(profile.features["messages"])
     if decision.rule.team and decision.rule.team in ctx.teams and state.team_id is None:
         state.team_id = ctx.teams[decision.rule.team]
     state.updated_at = now

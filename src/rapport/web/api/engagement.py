@@ -249,7 +249,7 @@ def put_policy(body: PolicyBody, caller: Caller = Depends(requires("policy.write
     invalid: the policy in force stays); every thread is decided again."""
     with session_scope(write=True) as session:
         version, policy = service.do_set_policy(
-            session, body.source, actor=caller.actor, source="request body"
+            session, body.source, actor=caller.actor, source=None
         )
     service.do_triage_all()
     return PolicySet(version=version, name=policy.name, rules=[r.id for r in policy.rules])
@@ -267,7 +267,7 @@ def test_policy(
     session: Session = Depends(db_session),
 ) -> PolicyTestResult:
     """Dry run: which stored threads' decisions would change, and why (nothing written)."""
-    return service.preview_policy(session, body.source, source="request body", limit=limit)
+    return service.preview_policy(session, body.source, source=None, limit=limit)
 
 
 class TeamList(BaseModel):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from rapport.conversations.queries import channel_names
 from rapport.reports.summary import ReportFilter, compute_report
+from rapport.reports.talk_listen import talk_listen
 from rapport.reports.timeseries import Bucket, SeriesRange, volume_over_time
 from rapport.web.deps import db_session
 from rapport.web.security import Caller, page_requires
@@ -19,8 +20,6 @@ from rapport.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 TOP_BRANDS = 12
-#: The healthy share of outbound messages (PRODUCT.md: about 25 % talk, 75 % listen).
-TALK_TARGET = 0.25
 
 
 def _day(value: date) -> datetime:
@@ -45,6 +44,11 @@ def dashboards_page(
     report = compute_report(
         session, ReportFilter(since=volume.since, until=volume.until, channel=channel)
     )
+    governance = talk_listen(
+        session,
+        ReportFilter(since=volume.since, until=volume.until, channel=channel),
+        report=report,
+    )
     brands = sorted(report.brands.items(), key=lambda kv: -(kv[1].inbound + kv[1].outbound))
     top = brands[:TOP_BRANDS]
     charts = {
@@ -67,7 +71,7 @@ def dashboards_page(
             "outbound": [b.outbound for _, b in top],
             "inbound": [b.inbound for _, b in top],
             "ratio": [b.talk_listen_ratio for _, b in top],
-            "target": TALK_TARGET,
+            "target": governance.target_outbound_share,
         },
     }
     query: dict[str, str] = {"bucket": bucket}
@@ -90,6 +94,7 @@ def dashboards_page(
             "channel": channel or "",
         },
         "channels": channel_names(session),
-        "talk_target": TALK_TARGET,
+        "talk_target": governance.target_outbound_share,
+        "governance": governance,
     }
     return render(request, "dashboards.html", context, caller=caller)

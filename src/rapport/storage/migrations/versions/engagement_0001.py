@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column(
             "last_message_at", rapport.storage.base.UTCDateTime(timezone=True), nullable=True
         ),
+        sa.Column("message_count", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column(
             "assignee_user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
@@ -137,6 +138,9 @@ def upgrade() -> None:
             "ix_thread_state_inbox", ["status", "priority", "thread_id"], unique=False
         )
         batch_op.create_index("ix_thread_state_priority", ["priority", "thread_id"], unique=False)
+        batch_op.create_index(
+            "ix_thread_state_status_decision", ["status", "decision"], unique=False
+        )
         batch_op.create_index("ix_thread_state_snoozed", ["status", "snoozed_until"], unique=False)
         batch_op.create_index("ix_thread_state_team", ["team_id", "status"], unique=False)
 
@@ -196,6 +200,7 @@ def downgrade() -> None:
     with op.batch_alter_table("thread_state", schema=None) as batch_op:
         batch_op.drop_index("ix_thread_state_team")
         batch_op.drop_index("ix_thread_state_snoozed")
+        batch_op.drop_index("ix_thread_state_status_decision")
         batch_op.drop_index("ix_thread_state_priority")
         batch_op.drop_index("ix_thread_state_inbox")
         batch_op.drop_index("ix_thread_state_due")
