@@ -30,7 +30,7 @@ def install() -> None:
 def _install_engagement() -> None:
     """Triage after analysis (it reads the analysis of the batch), outbox and
     rescoring jobs, and the privacy hooks of what engagement keeps."""
-    from rapport.engagement import privacy
+    from rapport.engagement import privacy, workspace
     from rapport.engagement import service as engagement
     from rapport.relationships import hooks as people_hooks
     from rapport.scheduling.registry import register_kind
@@ -39,5 +39,6 @@ def _install_engagement() -> None:
     hooks.on_threads_merged("engagement.merge", engagement.on_threads_merged)
     register_kind(engagement.OUTBOX_JOB, engagement.run_outbox_job)
     register_kind(engagement.RESCORE_JOB, engagement.run_rescore_job)
+    register_kind(workspace.WAKE_JOB, workspace.run_wake_job)
     people_hooks.on_person_erased("engagement", privacy.erase_person)
     people_hooks.on_person_exported("engagement", privacy.export_person)

@@ -26,6 +26,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     #: Change the triage policy (and so SLAs and priorities).
     "policy.write": MANAGERS,
     "teams.write": MANAGERS,
+    #: Write the canned responses agents pick from.
+    "canned.write": WORKERS,
+    #: Labels on people are personal data: those who work conversations set them.
+    "people.label": WORKERS,
     "people.read": EVERYONE,
     "preferences.link": WORKERS,
     "channels.read": MANAGERS,

@@ -70,6 +70,8 @@ def inbox(
     assignee: str | None = typer.Option(
         None, "--assignee", help="A user, or `none` for unassigned."
     ),
+    label: str | None = typer.Option(None, "--label", help="Only threads with this label."),
+    view: str | None = typer.Option(None, "--view", help="A saved view (`rapport views save`)."),
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
     offset: int = typer.Option(0, "--offset", min=0),
     json_out: bool = JSON,
@@ -78,17 +80,21 @@ def inbox(
     "reason", "priority", "sla_due_at", "assignee", "last_message", ...}], "total"}`.
     By default the open threads that need us (listen_only hidden)."""
     ensure_schema()
-    flt = InboxFilter(
-        all=all_,
-        status=status,
-        team=team,
-        channel=channel,
-        decision=decision,
-        assignee=assignee,
-        limit=limit,
-        offset=offset,
-    )
+    given = {
+        "status": status,
+        "team": team,
+        "channel": channel,
+        "decision": decision,
+        "assignee": assignee,
+        "label": label,
+    }
     with session_scope() as session:
+        if view is not None:
+            flt = queries.view_filter(session, view, **given, limit=limit, offset=offset)
+            if all_:
+                flt.all = True
+        else:
+            flt = InboxFilter(all=all_, limit=limit, offset=offset, **given)
         page = queries.inbox(session, flt)
         page.counts = queries.status_counts(session, flt)
         untriaged = queries.untriaged_threads(session)
@@ -235,6 +241,7 @@ def reply(
     text: str | None = typer.Option(
         None, "--text", help="The reply ({{customer.name}}... allowed)."
     ),
+    canned: str | None = typer.Option(None, "--canned", help="A canned response's shortcode."),
     channel: str | None = typer.Option(None, "--channel", help="Reply on this channel instead."),
     private: bool = typer.Option(False, "--private", help="Send privately (DM, direct, email)."),
     queue_only: bool = typer.Option(False, "--queue-only", help="Queue it; the outbox job sends."),
@@ -247,7 +254,7 @@ def reply(
     with session_scope(write=True) as session:
         actor = service.authorize(session, acting_user(as_user), "conversations.work")
         queued = service.do_queue_reply(
-            session, thread_id, text, actor=actor, channel=channel, private=private
+            session, thread_id, text, actor=actor, channel=channel, private=private, canned=canned
         )
     for warning in queued.warnings:
         warn(warning)

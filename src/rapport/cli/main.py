@@ -23,6 +23,7 @@ from rapport.cli import (
     serve,
     users,
     workers,
+    workspace,
 )
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
@@ -95,6 +96,13 @@ app.command("suggest")(engagement.suggest)
 app.add_typer(engagement.policy_app, name="policy")
 app.add_typer(engagement.teams_app, name="teams")
 app.command("sla")(engagement.sla)
+app.add_typer(workspace.labels_app, name="labels")
+people.app.command("label")(workspace.people_label)
+app.add_typer(workspace.notes_app, name="notes")
+app.command("notifications")(workspace.notifications)
+app.add_typer(workspace.canned_app, name="canned")
+app.add_typer(workspace.views_app, name="views")
+app.add_typer(workspace.metrics_app, name="metrics")
 
 
 def main() -> None:

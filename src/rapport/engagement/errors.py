@@ -49,3 +49,19 @@ class OutboxItemNotFound(NotFoundError):
 
 class TeamNotFound(NotFoundError):
     """No team has this name."""
+
+
+class LabelNotFound(NotFoundError):
+    """No label has this name."""
+
+
+class CannedNotFound(NotFoundError):
+    """No canned response has this shortcode."""
+
+
+class ViewNotFound(NotFoundError):
+    """No saved view has this name."""
+
+
+class BulkRefused(EngagementError):
+    """A bulk action refused as a whole (one reason per thread)."""

@@ -173,3 +173,163 @@ class OutboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# ---------------------------------------------------------------- inbox essentials
+
+
+class Label(Base):
+    """A label for threads and people (`vip`, `billing`, `bug-1234`...)."""
+
+    __tablename__ = "label"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThreadLabel(Base):
+    __tablename__ = "thread_label"
+    __table_args__ = (Index("ix_thread_label_label", "label_id", "thread_id"),)
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("thread.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("label.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PersonLabel(Base):
+    """A label on a person: personal data (in their export, gone on erasure)."""
+
+    __tablename__ = "person_label"
+    __table_args__ = (Index("ix_person_label_label", "label_id", "person_id"),)
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("label.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThreadNote(Base):
+    """An internal note on a thread: never sent, never a message, never counted."""
+
+    __tablename__ = "thread_note"
+    __table_args__ = (Index("ix_thread_note_thread", "thread_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(255))
+    author_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+    text: Mapped[str] = mapped_column(Text)
+    #: Usernames the note @mentions (each was notified).
+    mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """Something for one user to see (an @mention in a note)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default="mention")
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("thread.id", ondelete="SET NULL"), default=None
+    )
+    note_id: Mapped[int | None] = mapped_column(
+        ForeignKey("thread_note.id", ondelete="CASCADE"), default=None
+    )
+    actor: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class CannedResponse(Base):
+    """A reusable answer with `{{variables}}`, picked by its shortcode."""
+
+    __tablename__ = "canned_response"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shortcode: Mapped[str] = mapped_column(String(50), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CsatSurvey(Base):
+    """A one-question satisfaction survey sent when a thread was resolved."""
+
+    __tablename__ = "csat_survey"
+    __table_args__ = (Index("ix_csat_survey_thread", "thread_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("thread.id", ondelete="SET NULL"), default=None
+    )
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_item.id", ondelete="SET NULL"), default=None
+    )
+    person_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    channel: Mapped[str] = mapped_column(String(100))
+    #: Who held the thread when it was resolved (CSAT per agent).
+    agent_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), default=None
+    )
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    score: Mapped[int | None] = mapped_column(Integer, default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    answer_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL"), default=None
+    )
+    #: `reply` (a digit) or `webhook` (a `{"csat": N}` body).
+    via: Mapped[str | None] = mapped_column(String(10), default=None)
+
+
+class SavedView(Base):
+    """A named inbox filter (`inbox --view NAME`)."""
+
+    __tablename__ = "saved_view"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThreadEvent(Base):
+    """A thread's status change: the history behind resolution time, reopen
+    rate and time in pending."""
+
+    __tablename__ = "thread_event"
+    __table_args__ = (
+        Index("ix_thread_event_thread", "thread_id", "at"),
+        Index("ix_thread_event_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    from_status: Mapped[str] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: Who held the thread then (resolution time per agent).
+    assignee_user_id: Mapped[int | None] = mapped_column(BigId, default=None)

@@ -4,7 +4,7 @@ the API and the pages read engagement through these."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,26 +15,47 @@ from rapport.analysis.queries import analyses_for
 from rapport.conversations import queries as conversations
 from rapport.conversations.errors import ThreadNotFound
 from rapport.conversations.schemas import MessagePreview
-from rapport.engagement.errors import EngagementError, OutboxItemNotFound, TeamNotFound
+from rapport.engagement.errors import (
+    CannedNotFound,
+    EngagementError,
+    LabelNotFound,
+    OutboxItemNotFound,
+    TeamNotFound,
+    ViewNotFound,
+)
 from rapport.engagement.features import FIELDS
 from rapport.engagement.models import (
     DECISIONS,
     OUTBOX_STATES,
     STATUSES,
+    CannedResponse,
+    CsatSurvey,
+    Label,
+    Notification,
     OutboxItem,
+    PersonLabel,
+    SavedView,
     Team,
+    ThreadEvent,
+    ThreadLabel,
+    ThreadNote,
     ThreadState,
     TriagePolicy,
 )
 from rapport.engagement.policy import default_policy_text, parse_policy
 from rapport.engagement.schemas import (
+    CannedPublic,
     DecisionPublic,
     InboxFilter,
     InboxItem,
     InboxPage,
+    LabelSummary,
+    NotePublic,
+    NotificationPublic,
     OutboxPublic,
     PolicyPublic,
     TeamPublic,
+    ViewPublic,
 )
 from rapport.engagement.triage import explain_priority
 from rapport.relationships import queries as relationships
@@ -94,6 +115,8 @@ def inbox_where(session: Session, flt: InboxFilter, *, with_status: bool = True)
             where.append(ThreadState.assignee_user_id.is_(None))
         else:
             where.append(ThreadState.assignee_user_id == get_user(session, flt.assignee).id)
+    if flt.label is not None:
+        where.append(label_thread_filter(session, flt.label))
     return where
 
 
@@ -166,6 +189,7 @@ def build_items(session: Session, rows: list[ThreadState], now: datetime) -> lis
     people = relationships.people_for_identities(session, sorted(idents))
     users = _usernames(session, {r.assignee_user_id for r in rows if r.assignee_user_id})
     teams = _team_names(session) if any(r.team_id for r in rows) else {}
+    labels = labels_of_threads(session, [r.thread_id for r in rows])
     items = []
     for r in rows:
         msg = last.get(r.last_message_id or 0)
@@ -190,6 +214,7 @@ def build_items(session: Session, rows: list[ThreadState], now: datetime) -> lis
                 assignee=users.get(r.assignee_user_id) if r.assignee_user_id else None,
                 team=teams.get(r.team_id) if r.team_id else None,
                 status=r.status,
+                labels=labels.get(r.thread_id, []),
                 message_count=r.message_count,
                 first_message_at=r.first_inbound_at,
                 last_message_at=r.last_message_at,
@@ -306,6 +331,11 @@ def thread_view(session: Session, thread_id: int) -> dict[str, Any]:
         }
         for m in messages
     ]
+    notes = notes_of_thread(session, thread_id)
+    timeline = sorted(
+        [*timeline, *({"kind": "note", **n.model_dump(mode="json")} for n in notes)],
+        key=lambda e: (e["created_at"], 0 if e["kind"] == "message" else 1),
+    )
     return {
         "thread": thread.model_dump(mode="json"),
         "customer_id": decision.customer_id,
@@ -315,7 +345,11 @@ def thread_view(session: Session, thread_id: int) -> dict[str, Any]:
         "resolved_at": decision.resolved_at.isoformat() if decision.resolved_at else None,
         "snoozed_until": decision.snoozed_until.isoformat() if decision.snoozed_until else None,
         "assignee": decision.assignee,
-        "messages": timeline,
+        "labels": labels_of_threads(session, [thread_id]).get(thread_id, []),
+        "messages": [e for e in timeline if e["kind"] == "message"],
+        "notes": [n.model_dump(mode="json") for n in notes],
+        "timeline": timeline,
+        "csat": {"score": decision.csat_score, "surveys": surveys_of_thread(session, thread_id)},
         "outbox": [o.model_dump(mode="json") for o in list_outbox(session, thread_id=thread_id)],
     }
 
@@ -527,3 +561,282 @@ def direction_counts_by_team(
     for team, direction, n in session.execute(query):
         out.setdefault(str(team), {"inbound": 0, "outbound": 0})[str(direction)] = int(n)
     return out
+
+
+# ------------------------------------------------------------------ labels, notes, canned, views
+
+
+def label_key(name: str) -> str:
+    return " ".join(name.strip().lower().split())
+
+
+def _label_id(session: Session, name: str) -> int:
+    found = session.execute(
+        select(Label.id).where(Label.name == label_key(name))
+    ).scalar_one_or_none()
+    if found is None:
+        raise LabelNotFound(f"no label named {label_key(name)!r} (see `rapport labels list`)")
+    return int(found)
+
+
+def label_thread_filter(session: Session, name: str) -> Any:
+    """A WHERE clause: threads with label ``name`` (unknown label refused by name)."""
+    label = _label_id(session, name)
+    return ThreadState.thread_id.in_(
+        select(ThreadLabel.thread_id).where(ThreadLabel.label_id == label)
+    )
+
+
+def people_with_label(session: Session, name: str) -> list[int]:
+    """The people holding label ``name`` (a segment for reports)."""
+    label = _label_id(session, name)
+    return [
+        int(p)
+        for p in session.execute(
+            select(PersonLabel.person_id).where(PersonLabel.label_id == label)
+        ).scalars()
+    ]
+
+
+def labels_of_threads(session: Session, thread_ids: list[int]) -> dict[int, list[str]]:
+    if not thread_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for tid, name in session.execute(
+        select(ThreadLabel.thread_id, Label.name)
+        .join(Label, Label.id == ThreadLabel.label_id)
+        .where(in_values(session, ThreadLabel.thread_id, thread_ids))
+        .order_by(Label.name)
+    ):
+        out.setdefault(int(tid), []).append(str(name))
+    return out
+
+
+def labels_of_people(session: Session, person_ids: list[int]) -> dict[int, list[str]]:
+    if not person_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for pid, name in session.execute(
+        select(PersonLabel.person_id, Label.name)
+        .join(Label, Label.id == PersonLabel.label_id)
+        .where(in_values(session, PersonLabel.person_id, person_ids))
+        .order_by(Label.name)
+    ):
+        out.setdefault(int(pid), []).append(str(name))
+    return out
+
+
+def list_labels(session: Session) -> list[LabelSummary]:
+    """Every label with how many threads and people hold it."""
+    threads = dict(
+        session.execute(
+            select(ThreadLabel.label_id, func.count()).group_by(ThreadLabel.label_id)
+        ).all()
+    )
+    people = dict(
+        session.execute(
+            select(PersonLabel.label_id, func.count()).group_by(PersonLabel.label_id)
+        ).all()
+    )
+    return [
+        LabelSummary(name=name, threads=int(threads.get(lid, 0)), people=int(people.get(lid, 0)))
+        for lid, name in session.execute(select(Label.id, Label.name).order_by(Label.name))
+    ]
+
+
+def notes_of_thread(session: Session, thread_id: int) -> list[NotePublic]:
+    return [
+        NotePublic.model_validate(n)
+        for n in session.execute(
+            select(ThreadNote)
+            .where(ThreadNote.thread_id == thread_id)
+            .order_by(ThreadNote.created_at, ThreadNote.id)
+        ).scalars()
+    ]
+
+
+def notifications_for(
+    session: Session, user_id: int, *, unread_only: bool = False, limit: int = 100
+) -> list[NotificationPublic]:
+    """A user's notifications, unread first, newest first."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    rows = session.execute(
+        query.order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)
+    ).scalars()
+    return [NotificationPublic.model_validate(n) for n in rows]
+
+
+def _canned_public(row: CannedResponse) -> CannedPublic:
+    from rapport.engagement.placeholders import variables_in
+
+    return CannedPublic(
+        shortcode=row.shortcode,
+        text=row.text,
+        variables=list(dict.fromkeys(variables_in(row.text))),
+        created_by=row.created_by,
+        updated_at=row.updated_at,
+    )
+
+
+def list_canned(session: Session) -> list[CannedPublic]:
+    rows = session.execute(select(CannedResponse).order_by(CannedResponse.shortcode)).scalars()
+    return [_canned_public(r) for r in rows]
+
+
+def canned_text(session: Session, shortcode: str) -> str:
+    row = session.execute(
+        select(CannedResponse).where(CannedResponse.shortcode == shortcode.strip().lstrip("/"))
+    ).scalar_one_or_none()
+    if row is None:
+        raise CannedNotFound(f"no canned response {shortcode!r} (see `rapport canned list`)")
+    return row.text
+
+
+def list_views(session: Session) -> list[ViewPublic]:
+    rows = session.execute(select(SavedView).order_by(SavedView.name)).scalars()
+    return [ViewPublic.model_validate(r) for r in rows]
+
+
+def view_filter(session: Session, name: str, **overrides: Any) -> InboxFilter:
+    """The inbox filter saved as ``name``, with explicit options on top."""
+    row = session.execute(select(SavedView).where(SavedView.name == name)).scalar_one_or_none()
+    if row is None:
+        raise ViewNotFound(f"no saved view named {name!r} (see `rapport views list`)")
+    values = {**(row.filters or {}), **{k: v for k, v in overrides.items() if v is not None}}
+    return InboxFilter(**values)
+
+
+def surveys_of_thread(session: Session, thread_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.id,
+            "outbox_id": s.outbox_id,
+            "channel": s.channel,
+            "created_at": s.created_at,
+            "score": s.score,
+            "answered_at": s.answered_at,
+            "via": s.via,
+        }
+        for s in session.execute(
+            select(CsatSurvey).where(CsatSurvey.thread_id == thread_id).order_by(CsatSurvey.id)
+        ).scalars()
+    ]
+
+
+# ------------------------------------------------------------------ facts for the inbox reports
+
+
+@dataclass(frozen=True)
+class StatusEventFact:
+    thread_id: int
+    from_status: str
+    to_status: str
+    at: datetime
+    assignee: str | None
+
+
+@dataclass(frozen=True)
+class ThreadFact:
+    thread_id: int
+    channel: str
+    team: str | None
+    assignee: str | None
+    customer_person_id: int | None
+    labels: tuple[str, ...]
+    started_at: datetime | None
+    status: str
+
+
+@dataclass(frozen=True)
+class SurveyFact:
+    thread_id: int | None
+    channel: str
+    agent: str | None
+    team: str | None
+    created_at: datetime
+    sent: bool
+    score: int | None
+
+
+def status_events(session: Session) -> list[StatusEventFact]:
+    """Every status change, in time order per thread."""
+    rows = session.execute(
+        select(
+            ThreadEvent.thread_id,
+            ThreadEvent.from_status,
+            ThreadEvent.to_status,
+            ThreadEvent.at,
+            ThreadEvent.assignee_user_id,
+        ).order_by(ThreadEvent.thread_id, ThreadEvent.at, ThreadEvent.id)
+    ).all()
+    users = _usernames(session, {int(r[4]) for r in rows if r[4] is not None})
+    return [
+        StatusEventFact(int(t), str(f), str(to), at, users.get(int(u)) if u else None)
+        for t, f, to, at, u in rows
+    ]
+
+
+def thread_facts(session: Session, thread_ids: list[int]) -> dict[int, ThreadFact]:
+    """Channel, team, assignee, customer, labels and start of these threads."""
+    if not thread_ids:
+        return {}
+    rows = list(
+        session.execute(
+            select(ThreadState).where(in_values(session, ThreadState.thread_id, thread_ids))
+        ).scalars()
+    )
+    channels = _channel_names(session, {r.channel_id for r in rows})
+    teams = _team_names(session)
+    users = _usernames(session, {r.assignee_user_id for r in rows if r.assignee_user_id})
+    people = relationships.people_for_identities(
+        session, [r.customer_identity_id for r in rows if r.customer_identity_id]
+    )
+    labels = labels_of_threads(session, thread_ids)
+    return {
+        r.thread_id: ThreadFact(
+            thread_id=r.thread_id,
+            channel=channels.get(r.channel_id, ""),
+            team=teams.get(r.team_id) if r.team_id else None,
+            assignee=users.get(r.assignee_user_id) if r.assignee_user_id else None,
+            customer_person_id=people.get(r.customer_identity_id)
+            if r.customer_identity_id
+            else None,
+            labels=tuple(labels.get(r.thread_id, [])),
+            started_at=r.first_inbound_at,
+            status=r.status,
+        )
+        for r in rows
+    }
+
+
+def survey_facts(session: Session) -> list[SurveyFact]:
+    rows = session.execute(
+        select(CsatSurvey, OutboxItem.status)
+        .outerjoin(OutboxItem, OutboxItem.id == CsatSurvey.outbox_id)
+        .order_by(CsatSurvey.id)
+    ).all()
+    users = _usernames(session, {s.agent_user_id for s, _ in rows if s.agent_user_id})
+    teams = _team_names(session)
+    return [
+        SurveyFact(
+            thread_id=s.thread_id,
+            channel=s.channel,
+            agent=users.get(s.agent_user_id) if s.agent_user_id else None,
+            team=teams.get(s.team_id) if s.team_id else None,
+            created_at=s.created_at,
+            sent=status == "sent",
+            score=s.score,
+        )
+        for s, status in rows
+    ]
+
+
+def inbox_version(session: Session) -> str:
+    """Changes when any thread's triage, status, labels or notes change (the
+    inbox page polls it to refresh without a reload)."""
+    changed, count = session.execute(
+        select(func.max(ThreadState.updated_at), func.count()).select_from(ThreadState)
+    ).one()
+    return f"{changed.isoformat() if changed else '-'}|{int(count)}"

@@ -135,6 +135,8 @@ class ReplyCreate(BaseModel):
     #: Reply on this channel instead of the thread's (the customer's preferred one).
     channel: str | None = Field(None, max_length=100)
     private: bool = False
+    #: A canned response's shortcode, rendered with the thread's variables.
+    canned: str | None = Field(None, max_length=50)
 
 
 class QueuedReply(BaseModel):
@@ -214,3 +216,111 @@ class TeamCreate(BaseModel):
 class AssignBody(BaseModel):
     #: A username, email or id.
     to: str = Field(min_length=1, max_length=255)
+
+
+# ---------------------------------------------------------------- inbox essentials
+
+
+class NotePublic(BaseModel):
+    """An internal note: never sent, never a message, never in a report."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    thread_id: int
+    author: str
+    text: str
+    mentions: list[str]
+    created_at: datetime
+    internal: bool = True
+
+
+class NoteCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class NotificationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    thread_id: int | None
+    note_id: int | None
+    actor: str
+    text: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class CannedPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    shortcode: str
+    text: str
+    variables: list[str] = Field(default_factory=list)
+    created_by: str
+    updated_at: datetime
+
+
+class CannedCreate(BaseModel):
+    shortcode: str = Field(min_length=1, max_length=50)
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class ViewPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    filters: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+class ViewCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    filters: dict[str, Any]
+
+
+class LabelSummary(BaseModel):
+    name: str
+    threads: int
+    people: int = 0
+
+
+class StatusChange(BaseModel):
+    """`threads status`: the new status, and a satisfaction survey if one went out."""
+
+    thread_id: int
+    status: str
+    previous: str
+    status_changed_at: datetime
+    snoozed_until: datetime | None = None
+    resolved_at: datetime | None = None
+    survey_outbox_id: int | None = None
+    #: Why no survey was queued on resolving (public channel, consent, one a day...).
+    survey_skipped: str | None = None
+
+
+class StatusBody(BaseModel):
+    status: str = Field(max_length=20)
+    until: datetime | None = None
+
+
+class LabelsBody(BaseModel):
+    labels: list[str] = Field(min_length=1, max_length=50)
+
+
+class BulkAction(BaseModel):
+    """One change applied to many threads in one transaction (all or nothing)."""
+
+    ids: list[int] = Field(min_length=1, max_length=5000)
+    status: str | None = Field(None, max_length=20)
+    until: datetime | None = None
+    labels: list[str] = Field(default_factory=list, max_length=50)
+    assign: str | None = Field(None, max_length=255)
+
+
+class BulkResult(BaseModel):
+    threads: int
+    changed: dict[str, int]
+    surveys: list[int] = Field(default_factory=list)

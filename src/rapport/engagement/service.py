@@ -468,6 +468,9 @@ def on_batch_stored(session: Session, batch: StoredBatch) -> None:
     """Ingest hook: decide every thread the batch touched, in its transaction
     (stored health only: computing health here would slow every import)."""
     if batch.thread_ids:
+        from rapport.engagement import workspace
+
+        workspace.on_batch_stored(session, batch)
         do_triage_threads(session, batch.thread_ids, health="stored")
 
 
@@ -500,6 +503,9 @@ def on_threads_merged(session: Session, survivor: int, absorbed: list[int]) -> N
     session.execute(
         update(OutboxItem).where(OutboxItem.thread_id.in_(absorbed)).values(thread_id=survivor)
     )
+    from rapport.engagement import workspace
+
+    workspace.on_threads_merged(session, survivor, absorbed)
     session.flush()
 
 
@@ -738,6 +744,7 @@ def do_queue_reply(
     actor: Actor,
     channel: str | None = None,
     private: bool = False,
+    canned: str | None = None,
     kind: str = "reply",
 ) -> QueuedReply:
     """Queue a reply: variables rendered, length and consent checked first;
@@ -746,8 +753,14 @@ def do_queue_reply(
     state = _state(session, thread_id)
     thread = conversations.get_thread(session, thread_id)
     template = text
+    if canned is not None:
+        if text:
+            raise ReplyRefused("give --text or --canned, not both")
+        from rapport.engagement.queries import canned_text
+
+        template = canned_text(session, canned)
     if template is None or not template.strip():
-        raise ReplyRefused("the reply is empty: give the text of the reply (--text)")
+        raise ReplyRefused("the reply is empty: give --text (or --canned SHORTCODE)")
     idents = conversations.identities_by_ids(
         session, [i for i in (state.customer_identity_id, state.brand_identity_id) if i]
     )
@@ -797,6 +810,7 @@ def do_queue_reply(
         in_reply_to_external_id=in_reply_to,
         from_account=from_account,
         person_id=person_id,
+        canned=canned,
         status="pending",
         attempts=0,
         max_attempts=5,
@@ -819,6 +833,7 @@ def do_queue_reply(
             "kind": kind,
             "channel": target,
             "private": private,
+            "canned": canned,
             "characters": len(body),
             "consent": consent.reason,
         },

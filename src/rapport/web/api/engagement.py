@@ -9,22 +9,36 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from rapport.engagement import queries, service
+from rapport.engagement import queries, service, workspace
 from rapport.engagement.models import DECISIONS, OUTBOX_STATES, STATUSES
 from rapport.engagement.schemas import (
     AssignBody,
+    BulkAction,
+    BulkResult,
+    CannedCreate,
+    CannedPublic,
     DecisionPublic,
     InboxFilter,
     InboxPage,
+    LabelsBody,
+    LabelSummary,
+    NoteCreate,
+    NotePublic,
+    NotificationPublic,
     OutboxPublic,
     PolicyPublic,
     PolicyTestResult,
     QueuedReply,
     ReplyCreate,
+    StatusBody,
+    StatusChange,
     SuggestionList,
     TeamCreate,
     TeamPublic,
+    ViewCreate,
+    ViewPublic,
 )
+from rapport.reports import inbox_metrics
 from rapport.reports.summary import ReportFilter
 from rapport.reports.talk_listen import TalkListen, talk_listen
 from rapport.storage.engine import session_scope
@@ -49,19 +63,25 @@ def inbox_filter(
     channel: str | None = Query(None, max_length=100),
     decision: str | None = Query(None, description=f"one of {', '.join(DECISIONS)}"),
     assignee: str | None = Query(None, max_length=255, description="a user, or `none`"),
+    label: str | None = Query(None, max_length=50),
+    view: str | None = Query(None, max_length=100, description="a saved view's name"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10_000_000),
+    session: Session = Depends(db_session),
 ) -> InboxFilter:
-    return InboxFilter(
-        all=all,
-        status=status,
-        team=team,
-        channel=channel,
-        decision=decision,
-        assignee=assignee,
-        limit=limit,
-        offset=offset,
-    )
+    given = {
+        "status": status,
+        "team": team,
+        "channel": channel,
+        "decision": decision,
+        "assignee": assignee,
+        "label": label,
+    }
+    if view:
+        flt = queries.view_filter(session, view, **given, limit=limit, offset=offset)
+        flt.all = flt.all or all
+        return flt
+    return InboxFilter(all=all, limit=limit, offset=offset, **given)
 
 
 @router.get(
@@ -166,6 +186,7 @@ def reply_to_thread(
             actor=actor_of(caller),
             channel=body.channel,
             private=body.private,
+            canned=body.canned,
         )
     sent = dispatch_send(queued.outbox.id)
     if sent is not None:
@@ -327,3 +348,291 @@ class SlaReport(BaseModel):
 def report_sla(session: Session = Depends(db_session)) -> SlaReport:
     """SLA breaches (answers later than due) and threads overdue now."""
     return SlaReport.model_validate(queries.sla_summary(session))
+
+
+# ---------------------------------------------------------------- inbox essentials
+
+
+@router.post("/threads/{thread_id}/status", response_model=StatusChange, tags=["inbox"])
+def set_status(
+    body: StatusBody,
+    thread_id: int = ThreadId,
+    caller: Caller = Depends(requires("conversations.work")),
+) -> StatusChange:
+    """open, pending (waiting on the customer), snoozed (`until` in the future)
+    or resolved (a CSAT survey goes out on private channels, at most one a day)."""
+    from rapport.workers.tasks.engagement import dispatch_send
+
+    with session_scope(write=True) as session:
+        result = workspace.do_set_status(
+            session, thread_id, body.status, actor=actor_of(caller), until=as_utc(body.until)
+        )
+    if result.survey_outbox_id:
+        dispatch_send(result.survey_outbox_id)
+    return result
+
+
+class ThreadLabels(BaseModel):
+    thread_id: int
+    labels: list[str]
+
+
+@router.post("/threads/{thread_id}/labels", response_model=ThreadLabels, tags=["labels"])
+def add_labels(
+    body: LabelsBody,
+    thread_id: int = ThreadId,
+    caller: Caller = Depends(requires("conversations.work")),
+) -> ThreadLabels:
+    with session_scope(write=True) as session:
+        now = workspace.do_label_thread(session, thread_id, body.labels, actor=caller.actor)
+    return ThreadLabels(thread_id=thread_id, labels=now)
+
+
+@router.delete("/threads/{thread_id}/labels/{label}", response_model=ThreadLabels, tags=["labels"])
+def remove_label(
+    thread_id: int = ThreadId,
+    label: str = Path(..., max_length=50),
+    caller: Caller = Depends(requires("conversations.work")),
+) -> ThreadLabels:
+    with session_scope(write=True) as session:
+        now = workspace.do_label_thread(
+            session, thread_id, [label], actor=caller.actor, remove=True
+        )
+    return ThreadLabels(thread_id=thread_id, labels=now)
+
+
+class LabelList(BaseModel):
+    labels: list[LabelSummary]
+
+
+@router.get(
+    "/labels",
+    response_model=LabelList,
+    tags=["labels"],
+    dependencies=[Depends(requires("conversations.read"))],
+)
+def get_labels(session: Session = Depends(db_session)) -> LabelList:
+    """Every label, with the threads and people holding it."""
+    return LabelList(labels=queries.list_labels(session))
+
+
+class PersonLabels(BaseModel):
+    person_id: int
+    labels: list[str]
+
+
+@router.post("/people/{person_id}/labels", response_model=PersonLabels, tags=["labels"])
+def label_person(
+    body: LabelsBody,
+    person_id: int = Path(..., ge=1, le=2**62),
+    caller: Caller = Depends(requires("people.label")),
+) -> PersonLabels:
+    """Labels on a person (personal data: in their export, gone on erasure)."""
+    with session_scope(write=True) as session:
+        now = workspace.do_label_person(session, person_id, body.labels, actor=caller.actor)
+    return PersonLabels(person_id=person_id, labels=now)
+
+
+class NoteList(BaseModel):
+    notes: list[NotePublic]
+
+
+@router.get(
+    "/threads/{thread_id}/notes",
+    response_model=NoteList,
+    tags=["notes"],
+    dependencies=[Depends(requires("conversations.read"))],
+)
+def get_notes(thread_id: int = ThreadId, session: Session = Depends(db_session)) -> NoteList:
+    from rapport.conversations.queries import get_thread
+
+    get_thread(session, thread_id)
+    return NoteList(notes=queries.notes_of_thread(session, thread_id))
+
+
+@router.post(
+    "/threads/{thread_id}/notes", response_model=NotePublic, status_code=201, tags=["notes"]
+)
+def add_note(
+    body: NoteCreate,
+    thread_id: int = ThreadId,
+    caller: Caller = Depends(requires("conversations.work")),
+) -> NotePublic:
+    """An internal note (never sent); `@username` notifies that user."""
+    with session_scope(write=True) as session:
+        return workspace.do_add_note(session, thread_id, body.text, actor=actor_of(caller))
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationPublic]
+    unread: int
+
+
+@router.get("/notifications", response_model=NotificationList, tags=["notes"])
+def get_notifications(
+    unread: bool = Query(False, description="only unread ones"),
+    caller: Caller = Depends(requires("conversations.read")),
+    session: Session = Depends(db_session),
+) -> NotificationList:
+    """The caller's notifications (@mentions in notes), unread first."""
+    items = queries.notifications_for(session, caller.principal.id, unread_only=unread)
+    return NotificationList(items=items, unread=sum(1 for i in items if i.read_at is None))
+
+
+class MarkRead(BaseModel):
+    marked: int
+
+
+@router.post("/notifications/read", response_model=MarkRead, tags=["notes"])
+def read_notifications(caller: Caller = Depends(requires("conversations.read"))) -> MarkRead:
+    with session_scope(write=True) as session:
+        return MarkRead(marked=workspace.do_mark_read(session, caller.principal.id))
+
+
+class CannedList(BaseModel):
+    canned: list[CannedPublic]
+
+
+@router.get(
+    "/canned",
+    response_model=CannedList,
+    tags=["canned"],
+    dependencies=[Depends(requires("conversations.read"))],
+)
+def get_canned(session: Session = Depends(db_session)) -> CannedList:
+    return CannedList(canned=queries.list_canned(session))
+
+
+@router.post("/canned", response_model=CannedPublic, status_code=201, tags=["canned"])
+def add_canned(
+    body: CannedCreate, caller: Caller = Depends(requires("canned.write"))
+) -> CannedPublic:
+    """A canned response; an unknown `{{variable}}` is refused by name."""
+    with session_scope(write=True) as session:
+        return workspace.do_save_canned(session, body.shortcode, body.text, actor=caller.actor)
+
+
+@router.delete("/canned/{shortcode}", status_code=204, tags=["canned"])
+def delete_canned(
+    shortcode: str = Path(..., max_length=50), caller: Caller = Depends(requires("canned.write"))
+) -> None:
+    with session_scope(write=True) as session:
+        workspace.do_delete_canned(session, shortcode, actor=caller.actor)
+
+
+@router.post("/threads/bulk", response_model=BulkResult, tags=["inbox"])
+def bulk_threads(
+    body: BulkAction, caller: Caller = Depends(requires("conversations.work"))
+) -> BulkResult:
+    """One action on many threads in one transaction: all or nothing (422
+    with a reason per refused thread)."""
+    from rapport.engagement.errors import PermissionDenied
+    from rapport.workers.tasks.engagement import dispatch_send
+
+    if body.assign is not None and not caller.can("conversations.assign"):
+        raise PermissionDenied("assigning threads needs conversations.assign (managers)")
+    body.until = as_utc(body.until)
+    with session_scope(write=True) as session:
+        result = workspace.do_bulk(session, body, actor=actor_of(caller))
+    for outbox_id in result.surveys:
+        dispatch_send(outbox_id)
+    return result
+
+
+class ViewList(BaseModel):
+    views: list[ViewPublic]
+
+
+@router.get(
+    "/views",
+    response_model=ViewList,
+    tags=["inbox"],
+    dependencies=[Depends(requires("conversations.read"))],
+)
+def get_views(session: Session = Depends(db_session)) -> ViewList:
+    return ViewList(views=queries.list_views(session))
+
+
+@router.post("/views", response_model=ViewPublic, status_code=201, tags=["inbox"])
+def save_view(
+    body: ViewCreate, caller: Caller = Depends(requires("conversations.read"))
+) -> ViewPublic:
+    """Save an inbox filter (status, decision, channel, team, assignee, label, all)."""
+    with session_scope(write=True) as session:
+        return workspace.do_save_view(session, body.name, body.filters, actor=caller.actor)
+
+
+def metrics_filter(
+    by: str = Query("all", description="all, channel, team, agent or label"),
+    since: datetime | None = Query(None),
+    until: datetime | None = Query(None),
+    channel: str | None = Query(None, max_length=100),
+    people_label: str | None = Query(None, max_length=50, description="a customer segment"),
+) -> inbox_metrics.MetricsFilter:
+    from rapport.engagement.errors import EngagementError
+
+    if by not in inbox_metrics.GROUPS:
+        raise EngagementError(f"by: {by!r} is not one of {', '.join(inbox_metrics.GROUPS)}")
+    return inbox_metrics.MetricsFilter(
+        by=by,
+        since=as_utc(since),
+        until=as_utc(until),
+        channel=channel,
+        segment=people_label,
+    )
+
+
+@router.get(
+    "/reports/resolution",
+    response_model=inbox_metrics.DurationReport,
+    tags=["reports"],
+    dependencies=[Depends(requires("reports.read"))],
+)
+def report_resolution(
+    flt: inbox_metrics.MetricsFilter = Depends(metrics_filter),
+    session: Session = Depends(db_session),
+) -> inbox_metrics.DurationReport:
+    """Resolution time (median, p90) per channel, team, agent or label."""
+    return inbox_metrics.resolution_time(session, flt)
+
+
+@router.get(
+    "/reports/reopen",
+    response_model=inbox_metrics.ReopenReport,
+    tags=["reports"],
+    dependencies=[Depends(requires("reports.read"))],
+)
+def report_reopen(
+    flt: inbox_metrics.MetricsFilter = Depends(metrics_filter),
+    session: Session = Depends(db_session),
+) -> inbox_metrics.ReopenReport:
+    """Reopen rate: resolved threads that came back."""
+    return inbox_metrics.reopen_rate(session, flt)
+
+
+@router.get(
+    "/reports/pending",
+    response_model=inbox_metrics.DurationReport,
+    tags=["reports"],
+    dependencies=[Depends(requires("reports.read"))],
+)
+def report_pending(
+    flt: inbox_metrics.MetricsFilter = Depends(metrics_filter),
+    session: Session = Depends(db_session),
+) -> inbox_metrics.DurationReport:
+    """Time in pending (waiting on the customer) per thread."""
+    return inbox_metrics.time_in_pending(session, flt)
+
+
+@router.get(
+    "/reports/csat",
+    response_model=inbox_metrics.CsatReport,
+    tags=["reports"],
+    dependencies=[Depends(requires("reports.read"))],
+)
+def report_csat(
+    flt: inbox_metrics.MetricsFilter = Depends(metrics_filter),
+    session: Session = Depends(db_session),
+) -> inbox_metrics.CsatReport:
+    """Satisfaction: surveys sent, answered, response rate, mean score."""
+    return inbox_metrics.csat(session, flt)

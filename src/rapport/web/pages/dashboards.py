@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from rapport.conversations.queries import channel_names
+from rapport.reports import inbox_metrics
 from rapport.reports.summary import ReportFilter, compute_report
 from rapport.reports.talk_listen import talk_listen
 from rapport.reports.timeseries import Bucket, SeriesRange, volume_over_time
@@ -24,6 +25,17 @@ TOP_BRANDS = 12
 
 def _day(value: date) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _work(session: Session, channel: str | None) -> dict[str, object]:
+    """How the inbox is worked, per channel (the same functions as `rapport metrics`)."""
+    flt = inbox_metrics.MetricsFilter(by="channel", channel=channel)
+    return {
+        "resolution": inbox_metrics.resolution_time(session, flt).groups,
+        "reopen": inbox_metrics.reopen_rate(session, flt).groups,
+        "pending": inbox_metrics.time_in_pending(session, flt).groups,
+        "csat": inbox_metrics.csat(session, flt).groups,
+    }
 
 
 @router.get("/dashboards", response_class=HTMLResponse)
@@ -96,5 +108,6 @@ def dashboards_page(
         "channels": channel_names(session),
         "talk_target": governance.target_outbound_share,
         "governance": governance,
+        "work": _work(session, channel),
     }
     return render(request, "dashboards.html", context, caller=caller)
