@@ -255,11 +255,15 @@ def identities_by_ids(session: Session, identity_ids: Sequence[int]) -> dict[int
     """Identities by id, with their channel and whether they are our accounts."""
     if not identity_ids:
         return {}
+    ids = list(identity_ids)
+    # A short list as a plain IN: SQLite plans `IN (json_each)` as a long list
+    # and would walk the identity table to match a page's handful of ids.
+    wanted = Identity.id.in_(ids) if len(ids) <= 500 else in_values(session, Identity.id, ids)
     query = (
         select(Identity, Channel.name, Account.id)
         .join(Channel, Channel.id == Identity.channel_id)
         .outerjoin(Account, Account.identity_id == Identity.id)
-        .where(in_values(session, Identity.id, list(identity_ids)))
+        .where(wanted)
     )
     return {
         ident.id: IdentityPublic(

@@ -137,28 +137,34 @@ def inbox(session: Session, flt: InboxFilter, *, now: datetime | None = None) ->
         .scalars()
         .all()
     )
-    total = int(
-        session.execute(select(func.count()).select_from(ThreadState).where(*where)).scalar_one()
-    )
+    total, capped = capped_count(session, where)
     items = build_items(session, list(rows), moment)
     return InboxPage(
         items=items,
         total=total,
+        total_capped=capped,
         limit=flt.limit,
         offset=flt.offset,
         filters=flt.model_dump(exclude_none=True, exclude={"limit", "offset"}),
     )
 
 
+#: Counts stop here ("5000+"): an inbox page costs the same at any size.
+COUNT_CAP = 5000
+
+
+def capped_count(session: Session, where: list[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many threads match, counted up to ``cap`` (and whether it stopped there)."""
+    sub = select(ThreadState.thread_id).where(*where).limit(cap + 1).subquery()
+    n = int(session.execute(select(func.count()).select_from(sub)).scalar_one())
+    return (cap, True) if n > cap else (n, False)
+
+
 def status_counts(session: Session, flt: InboxFilter) -> dict[str, int]:
-    """Threads per status under ``flt``'s other filters (the status tabs)."""
+    """Threads per status under ``flt``'s other filters (the status tabs),
+    each counted up to COUNT_CAP."""
     where = inbox_where(session, flt, with_status=False)
-    counts = {s: 0 for s in STATUSES}
-    for status, n in session.execute(
-        select(ThreadState.status, func.count()).where(*where).group_by(ThreadState.status)
-    ):
-        counts[str(status)] = int(n)
-    return counts
+    return {s: capped_count(session, [*where, ThreadState.status == s])[0] for s in STATUSES}
 
 
 _channel_cache: dict[tuple[str, int], str] = {}

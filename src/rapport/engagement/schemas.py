@@ -43,11 +43,13 @@ class InboxItem(BaseModel):
 
 class InboxPage(BaseModel):
     items: list[InboxItem]
-    #: Threads matching the filters (all pages).
+    #: Threads matching the filters (all pages), counted up to 5000.
     total: int
+    #: The count stopped at its cap: there are more than ``total``.
+    total_capped: bool = False
     limit: int
     offset: int = 0
-    #: Threads per status under the same filters (the status tabs).
+    #: Threads per status under the same filters (the status tabs), each up to 5000.
     counts: dict[str, int] = Field(default_factory=dict)
     filters: dict[str, Any] = Field(default_factory=dict)
 
