@@ -128,17 +128,17 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def db(_template: str, tmp_path: Path) -> Iterator[Database]:
-    """A fresh migrated database, set as RAPPORT_DATABASE_URL for this test."""
+def clone_database(template: str, tmp_path: Path) -> Iterator[Database]:
+    """A copy of ``template`` (an SQLite file or a PostgreSQL database), set as
+    RAPPORT_DATABASE_URL until the generator is closed."""
     if BACKEND == "sqlite":
         path = tmp_path / "rapport.db"
-        shutil.copyfile(_template, path)
+        shutil.copyfile(template, path)
         database = Database(f"sqlite:///{path}", "sqlite")
         name = None
     else:
         name = f"rapport_t_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_template}"')
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         database = Database(_sa_url(_pg_dsn(name)), "postgresql")
     os.environ["RAPPORT_DATABASE_URL"] = database.url
     reset_settings_cache()
@@ -150,6 +150,12 @@ def db(_template: str, tmp_path: Path) -> Iterator[Database]:
         reset_settings_cache()
         if name is not None:
             _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(_template: str, tmp_path: Path) -> Iterator[Database]:
+    """A fresh migrated database, set as RAPPORT_DATABASE_URL for this test."""
+    yield from clone_database(_template, tmp_path)
 
 
 # ---------------------------------------------------------------- CLI
@@ -204,6 +210,7 @@ def rapport_proc() -> Any:
 
 @pytest.fixture(scope="session")
 def _demo_template(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The TWCS demo imported once per run (analysed and triaged on ingest)."""
     if BACKEND == "sqlite":
         path = tmp_path_factory.mktemp("demo") / "demo.db"
         shutil.copyfile(_template, path)
@@ -231,25 +238,7 @@ def _demo_template(_template: str, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture
 def demo_db(_demo_template: str, tmp_path: Path) -> Iterator[Database]:
     """A fresh database holding the TWCS demo, set as RAPPORT_DATABASE_URL."""
-    if BACKEND == "sqlite":
-        path = tmp_path / "rapport.db"
-        shutil.copyfile(_demo_template, path)
-        database = Database(f"sqlite:///{path}", "sqlite")
-        name = None
-    else:
-        name = f"rapport_t_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_demo_template}"')
-        database = Database(_sa_url(_pg_dsn(name)), "postgresql")
-    os.environ["RAPPORT_DATABASE_URL"] = database.url
-    reset_settings_cache()
-    try:
-        yield database
-    finally:
-        dispose_engines()
-        os.environ.pop("RAPPORT_DATABASE_URL", None)
-        reset_settings_cache()
-        if name is not None:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from clone_database(_demo_template, tmp_path)
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ asserted in tests. Domains add benchmarks with `register`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,22 @@ class BenchResult:
 Bench = Callable[[BenchOptions], list[BenchResult]]
 
 _registry: dict[str, Bench] = {}
+
+
+@contextlib.contextmanager
+def keeping_database_url() -> Iterator[None]:
+    """Benchmarks point RAPPORT_DATABASE_URL at their own databases; put it back after."""
+    from rapport.settings import reset_settings_cache
+
+    saved = os.environ.get("RAPPORT_DATABASE_URL")
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("RAPPORT_DATABASE_URL", None)
+        else:
+            os.environ["RAPPORT_DATABASE_URL"] = saved
+        reset_settings_cache()
 
 
 def register(name: str, bench: Bench) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 import psycopg
 
-from rapport.bench import BenchOptions, BenchResult
+from rapport.bench import BenchOptions, BenchResult, keeping_database_url
 from rapport.bench.ingest import DEFAULT_PG_ADMIN, _drop_pg, _pg_database
 from rapport.bench.people import _handle, _p, _raw_query, _stamper, _table, _timed
 
@@ -337,17 +337,8 @@ def measure_triage(name: str, url: str) -> BenchResult:
 
 
 def run(options: BenchOptions) -> list[BenchResult]:
-    saved = os.environ.get("RAPPORT_DATABASE_URL")
-    try:
+    with keeping_database_url():
         return _run(options)
-    finally:
-        from rapport.settings import reset_settings_cache
-
-        if saved is None:
-            os.environ.pop("RAPPORT_DATABASE_URL", None)
-        else:
-            os.environ["RAPPORT_DATABASE_URL"] = saved
-        reset_settings_cache()
 
 
 def _run(options: BenchOptions) -> list[BenchResult]:

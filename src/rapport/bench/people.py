@@ -21,7 +21,7 @@ import psycopg
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from rapport.bench import BenchOptions, BenchResult
+from rapport.bench import BenchOptions, BenchResult, keeping_database_url
 from rapport.bench.ingest import DEFAULT_PG_ADMIN
 
 PEOPLE = 100_000
@@ -415,19 +415,8 @@ def measure(name: str, url: str, people: int, messages: int) -> BenchResult:
 
 
 def run(options: BenchOptions) -> list[BenchResult]:
-    import os
-
-    saved = os.environ.get("RAPPORT_DATABASE_URL")
-    try:
+    with keeping_database_url():
         return _run(options)
-    finally:
-        from rapport.settings import reset_settings_cache
-
-        if saved is None:
-            os.environ.pop("RAPPORT_DATABASE_URL", None)
-        else:
-            os.environ["RAPPORT_DATABASE_URL"] = saved
-        reset_settings_cache()
 
 
 def _run(options: BenchOptions) -> list[BenchResult]:

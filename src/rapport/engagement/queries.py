@@ -604,32 +604,28 @@ def people_with_label(session: Session, name: str) -> list[int]:
     ]
 
 
-def labels_of_threads(session: Session, thread_ids: list[int]) -> dict[int, list[str]]:
-    if not thread_ids:
+def _labels_of(session: Session, column: Any, ids: list[int]) -> dict[int, list[str]]:
+    """Label names per owner (a thread or a person), given the owner column."""
+    if not ids:
         return {}
+    link = column.class_
     out: dict[int, list[str]] = {}
-    for tid, name in session.execute(
-        select(ThreadLabel.thread_id, Label.name)
-        .join(Label, Label.id == ThreadLabel.label_id)
-        .where(in_values(session, ThreadLabel.thread_id, thread_ids))
+    for owner, name in session.execute(
+        select(column, Label.name)
+        .join(Label, Label.id == link.label_id)
+        .where(in_values(session, column, ids))
         .order_by(Label.name)
     ):
-        out.setdefault(int(tid), []).append(str(name))
+        out.setdefault(int(owner), []).append(str(name))
     return out
+
+
+def labels_of_threads(session: Session, thread_ids: list[int]) -> dict[int, list[str]]:
+    return _labels_of(session, ThreadLabel.thread_id, thread_ids)
 
 
 def labels_of_people(session: Session, person_ids: list[int]) -> dict[int, list[str]]:
-    if not person_ids:
-        return {}
-    out: dict[int, list[str]] = {}
-    for pid, name in session.execute(
-        select(PersonLabel.person_id, Label.name)
-        .join(Label, Label.id == PersonLabel.label_id)
-        .where(in_values(session, PersonLabel.person_id, person_ids))
-        .order_by(Label.name)
-    ):
-        out.setdefault(int(pid), []).append(str(name))
-    return out
+    return _labels_of(session, PersonLabel.person_id, person_ids)
 
 
 def list_labels(session: Session) -> list[LabelSummary]:

@@ -376,6 +376,24 @@ def _labels(session: Session, names: Sequence[str], *, create: bool) -> dict[str
     return {k: found[k] for k in keys}
 
 
+def _set_labels(
+    session: Session, column: Any, owner: int, names: Sequence[str], actor: str, remove: bool
+) -> list[str]:
+    """Add or remove labels of one owner (``column``: ThreadLabel.thread_id or
+    PersonLabel.person_id); returns the label names touched."""
+    link = column.class_
+    ids = _labels(session, names, create=not remove)
+    if remove:
+        session.execute(delete(link).where(column == owner, link.label_id.in_(list(ids.values()))))
+    else:
+        have = set(session.execute(select(link.label_id).where(column == owner)).scalars())
+        for lid in dict.fromkeys(ids.values()):
+            if lid not in have:
+                session.add(link(**{column.key: owner, "label_id": lid, "actor": actor}))
+    session.flush()
+    return sorted(ids)
+
+
 def do_label_thread(
     session: Session, thread_id: int, names: Sequence[str], *, actor: str, remove: bool = False
 ) -> list[str]:
@@ -383,26 +401,10 @@ def do_label_thread(
     from rapport.engagement.queries import labels_of_threads
 
     _state(session, thread_id).updated_at = utcnow()
-    ids = _labels(session, names, create=not remove)
-    if remove:
-        session.execute(
-            delete(ThreadLabel).where(
-                ThreadLabel.thread_id == thread_id, ThreadLabel.label_id.in_(list(ids.values()))
-            )
-        )
-    else:
-        have = set(
-            session.execute(
-                select(ThreadLabel.label_id).where(ThreadLabel.thread_id == thread_id)
-            ).scalars()
-        )
-        for lid in dict.fromkeys(ids.values()):
-            if lid not in have:
-                session.add(ThreadLabel(thread_id=thread_id, label_id=lid, actor=actor))
-    session.flush()
+    touched = _set_labels(session, ThreadLabel.thread_id, thread_id, names, actor, remove)
     do_record(
         session, actor, "thread.unlabel" if remove else "thread.label", subject_type="thread",
-        subject_id=thread_id, details={"labels": sorted(ids)},
+        subject_id=thread_id, details={"labels": touched},
     )  # fmt: skip
     return labels_of_threads(session, [thread_id]).get(thread_id, [])
 
@@ -414,26 +416,10 @@ def do_label_person(
     from rapport.engagement.queries import labels_of_people
 
     relationships.get_person(session, person_id)
-    ids = _labels(session, names, create=not remove)
-    if remove:
-        session.execute(
-            delete(PersonLabel).where(
-                PersonLabel.person_id == person_id, PersonLabel.label_id.in_(list(ids.values()))
-            )
-        )
-    else:
-        have = set(
-            session.execute(
-                select(PersonLabel.label_id).where(PersonLabel.person_id == person_id)
-            ).scalars()
-        )
-        for lid in dict.fromkeys(ids.values()):
-            if lid not in have:
-                session.add(PersonLabel(person_id=person_id, label_id=lid, actor=actor))
-    session.flush()
+    touched = _set_labels(session, PersonLabel.person_id, person_id, names, actor, remove)
     do_record(
         session, actor, "people.unlabel" if remove else "people.label", subject_type="person",
-        subject_id=person_id, details={"labels": sorted(ids)},
+        subject_id=person_id, details={"labels": touched},
     )  # fmt: skip
     return labels_of_people(session, [person_id]).get(person_id, [])
 

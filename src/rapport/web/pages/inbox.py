@@ -188,18 +188,22 @@ def _refused(request: Request, thread_id: int, caller: Caller, exc: RapportError
     return render(request, "thread.html", context, caller=caller, status_code=422)
 
 
+def _work(request: Request, thread_id: int, caller: Caller, verb: Any, notice: str) -> Response:
+    try:
+        with session_scope(write=True) as session:
+            verb(session, thread_id, caller.principal.id, actor=caller.actor)
+    except RapportError as exc:
+        return _refused(request, thread_id, caller, exc)
+    return _back(thread_id, notice)
+
+
 @router.post("/threads/{thread_id}/claim")
 def claim_form(
     request: Request,
     thread_id: int = ThreadId,
     caller: Caller = Depends(page_requires("conversations.work")),
 ) -> Response:
-    try:
-        with session_scope(write=True) as session:
-            service.do_claim(session, thread_id, caller.principal.id, actor=caller.actor)
-    except RapportError as exc:
-        return _refused(request, thread_id, caller, exc)
-    return _back(thread_id, "claimed")
+    return _work(request, thread_id, caller, service.do_claim, "claimed")
 
 
 @router.post("/threads/{thread_id}/release")
@@ -208,12 +212,7 @@ def release_form(
     thread_id: int = ThreadId,
     caller: Caller = Depends(page_requires("conversations.work")),
 ) -> Response:
-    try:
-        with session_scope(write=True) as session:
-            service.do_release(session, thread_id, caller.principal.id, actor=caller.actor)
-    except RapportError as exc:
-        return _refused(request, thread_id, caller, exc)
-    return _back(thread_id, "released")
+    return _work(request, thread_id, caller, service.do_release, "released")
 
 
 @router.post("/threads/{thread_id}/reply")
