@@ -239,15 +239,19 @@ def build_items(session: Session, rows: list[ThreadState], now: datetime) -> lis
     return items
 
 
-def items_for_threads(session: Session, thread_ids: list[int]) -> dict[int, InboxItem]:
-    """The triage of these threads as inbox items (threads without one absent)."""
-    if not thread_ids:
-        return {}
-    rows = list(
+def states_of(session: Session, thread_ids: list[int]) -> list[ThreadState]:
+    return list(
         session.execute(
             select(ThreadState).where(in_values(session, ThreadState.thread_id, thread_ids))
         ).scalars()
     )
+
+
+def items_for_threads(session: Session, thread_ids: list[int]) -> dict[int, InboxItem]:
+    """The triage of these threads as inbox items (threads without one absent)."""
+    if not thread_ids:
+        return {}
+    rows = states_of(session, thread_ids)
     return {i.thread_id: i for i in build_items(session, rows, utcnow())}
 
 
@@ -784,11 +788,7 @@ def thread_facts(session: Session, thread_ids: list[int]) -> dict[int, ThreadFac
     """Channel, team, assignee, customer, labels and start of these threads."""
     if not thread_ids:
         return {}
-    rows = list(
-        session.execute(
-            select(ThreadState).where(in_values(session, ThreadState.thread_id, thread_ids))
-        ).scalars()
-    )
+    rows = states_of(session, thread_ids)
     channels = _channel_names(session, {r.channel_id for r in rows})
     teams = _team_names(session)
     users = _usernames(session, {r.assignee_user_id for r in rows if r.assignee_user_id})
