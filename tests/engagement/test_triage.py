@@ -146,3 +146,38 @@ def test_merged_threads_keep_the_claim_and_the_outbox(demo_db, cli, staff, tmp_p
     assert len(doc["messages"]) == 3
     with session_scope() as s:
         assert s.get(ThreadState, absorbed) is None
+
+
+def test_priority_follows_the_clock_while_an_sla_runs(demo_db, cli, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from rapport.engagement.service import RESCORE_JOB, do_rescore
+    from rapport.scheduling import queries as schedule
+    from rapport.storage.base import utcnow
+
+    asked = (utcnow() - timedelta(minutes=30)).replace(microsecond=0)
+    earlier = f"{asked - timedelta(hours=1):%FT%TZ}"
+    rows = [
+        {"id": "live-a", "author": "acmehelp", "direction": "outbound",
+         "text": "Our new export tool is live", "created_at": earlier},
+        {"id": "live-q", "author": "lee", "text": "@acmehelp how do I export my data?",
+         "created_at": f"{asked:%FT%TZ}"},
+    ]  # fmt: skip
+    cli("ingest", str(write_jsonl(tmp_path / "q.jsonl", rows)), "--format", "jsonl",
+        "--channel", "forum")  # fmt: skip
+    tid = thread_of("live-q", "forum")
+    with session_scope() as s:
+        assert schedule.get_job(s, RESCORE_JOB).interval_seconds == 300
+        state = s.get(ThreadState, tid)
+        assert state is not None and state.decision == "respond"
+        due, before = state.sla_due_at, state.priority
+        sla = next(f for f in state.priority_factors if f["factor"] == "sla")
+    assert due is not None and 0.1 < sla["value"] < 0.2  # 30 min of a 4 h window
+    with session_scope(write=True) as s:
+        assert do_rescore(s, due) >= 1
+    with session_scope() as s:
+        state = s.get(ThreadState, tid)
+        assert state is not None
+        sla = next(f for f in state.priority_factors if f["factor"] == "sla")
+        assert sla["value"] == 1.0 and state.priority > before
+        assert abs(state.priority - sum(f["points"] for f in state.priority_factors)) < 0.05

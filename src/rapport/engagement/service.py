@@ -80,6 +80,8 @@ from rapport.users.service import get_user
 
 OUTBOX_JOB = "engagement.outbox"
 RESCORE_JOB = "engagement.rescore"
+RESCORE_SECONDS = 300.0
+RESCORE_EVERY = timedelta(seconds=RESCORE_SECONDS)
 #: Seconds before the n-th retry of a send: 30 s, 1 min, 2 min, 4 min... (at most 1 h).
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
@@ -305,6 +307,7 @@ def do_triage_threads(
         return TriageSummary(threads=0, decisions={}, policy_version=version)
     moment = now or utcnow()
     ctx = _context(session)
+    running = False
     for start in range(0, len(ids), TRIAGE_CHUNK):
         part = ids[start : start + TRIAGE_CHUNK]
         threads = list(conversations.iter_threads(session, part))
@@ -332,7 +335,10 @@ def do_triage_threads(
                 session.add(state)
             _apply(state, profile, decision, version, ctx, moment)
             counts[decision.decision] += 1
+            running = running or (decision.sla.due_at is not None and decision.sla.due_at > moment)
         session.flush()
+    if running:  # an SLA window is running: priorities must follow the clock
+        _schedule(session, RESCORE_JOB, RESCORE_JOB, moment + RESCORE_EVERY, RESCORE_SECONDS)
     return TriageSummary(
         threads=sum(counts.values()),
         decisions=dict(counts),
@@ -509,7 +515,7 @@ def on_threads_merged(session: Session, survivor: int, absorbed: list[int]) -> N
     session.flush()
 
 
-def _rescore(session: Session, now: datetime) -> int:
+def do_rescore(session: Session, now: datetime) -> int:
     """Bring the SLA factor of open threads with a running SLA up to ``now``."""
     rows = session.execute(
         select(ThreadState).where(
@@ -538,15 +544,8 @@ def _rescore(session: Session, now: datetime) -> int:
 def run_rescore_job(job: JobPublic) -> JobOutcome:
     """Scheduled job: priorities move as SLA windows run out."""
     with session_scope(write=True) as session:
-        changed = _rescore(session, utcnow())
+        changed = do_rescore(session, utcnow())
     return JobOutcome(summary=f"{changed} priorities updated")
-
-
-def do_register_jobs(session: Session) -> None:
-    """The engagement jobs in the schedule table (idempotent)."""
-    scheduling.do_register_job(
-        session, JobCreate(name=RESCORE_JOB, kind=RESCORE_JOB, interval_seconds=300.0)
-    )
 
 
 # ------------------------------------------------------------------ work
