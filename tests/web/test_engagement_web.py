@@ -92,3 +92,59 @@ def test_thread_page_shows_the_triage_card_and_reply_box(
     assert done.status_code == 303 and "notice=claimed" in done.headers["location"]
     dashboards = client.get("/dashboards", headers=agent).text
     assert 'id="talk-listen"' in dashboards and "channel twitter" in dashboards
+
+
+def test_workspace_over_the_api(
+    client: TestClient, conversations: Path, accounts: dict[str, Account]
+) -> None:
+    agent, manager = accounts["agent"].headers, accounts["manager"].headers
+    tid = client.get("/api/v1/inbox?limit=1", headers=agent).json()["items"][0]["thread_id"]
+    note = client.post(
+        f"/api/v1/threads/{tid}/notes", json={"text": "@manager please look"}, headers=agent
+    )
+    assert note.status_code == 201 and note.json()["mentions"] == ["manager"]
+    mine = client.get("/api/v1/notifications", headers=manager).json()
+    assert mine["unread"] == 1 and mine["items"][0]["thread_id"] == tid
+    assert client.post("/api/v1/notifications/read", headers=manager).json() == {"marked": 1}
+    assert client.get("/api/v1/notifications", headers=agent).json()["items"] == []
+    assert client.get(f"/api/v1/threads/{tid}/notes", headers=agent).json()["notes"][0]["internal"]
+
+    labels = client.post(f"/api/v1/threads/{tid}/labels", json={"labels": ["vip"]}, headers=agent)
+    assert labels.json()["labels"] == ["vip"]
+    assert client.get("/api/v1/inbox?label=vip", headers=agent).json()["total"] == 1
+    canned = client.post(
+        "/api/v1/canned", json={"shortcode": "hi", "text": "Hi {{agent.name}}"}, headers=agent
+    )
+    assert canned.status_code == 201 and canned.json()["variables"] == ["agent.name"]
+    bad = client.post("/api/v1/canned", json={"shortcode": "x", "text": "{{nope}}"}, headers=agent)
+    assert bad.status_code == 422 and "{{nope}}" in bad.json()["detail"]
+    replied = client.post(f"/api/v1/threads/{tid}/reply", json={"canned": "hi"}, headers=agent)
+    assert replied.status_code == 201 and replied.json()["outbox"]["canned"] == "hi"
+
+    past = client.post(
+        f"/api/v1/threads/{tid}/status",
+        json={"status": "snoozed", "until": "2001-01-01T00:00:00Z"},
+        headers=agent,
+    )
+    assert past.status_code == 422 and "in the past" in past.json()["detail"]
+    done = client.post(f"/api/v1/threads/{tid}/status", json={"status": "resolved"}, headers=agent)
+    assert done.json()["status"] == "resolved" and "public channel" in done.json()["survey_skipped"]
+    bulk = client.post("/api/v1/threads/bulk", json={"ids": [tid, 99999999], "status": "open"},
+                       headers=agent)  # fmt: skip
+    assert bulk.status_code == 422 and "thread 99999999: not found" in bulk.json()["detail"]
+    assign = client.post("/api/v1/threads/bulk", json={"ids": [tid], "assign": "agent"},
+                         headers=agent)  # fmt: skip
+    assert assign.status_code == 422 and "conversations.assign" in assign.json()["detail"]
+    view = client.post("/api/v1/views", json={"name": "vip", "filters": {"label": "vip",
+                       "status": "resolved"}}, headers=agent)  # fmt: skip
+    assert view.status_code == 201
+    assert [i["thread_id"] for i in client.get("/api/v1/inbox?view=vip", headers=agent).json()[
+        "items"]] == [tid]  # fmt: skip
+    res = client.get("/api/v1/reports/resolution?by=label", headers=agent).json()
+    assert res["groups"]["vip"]["count"] == 1
+    assert (
+        client.get("/api/v1/reports/reopen", headers=agent).json()["groups"]["all"][
+            "resolved_threads"
+        ]
+        == 1
+    )
