@@ -489,6 +489,15 @@ def parse_policy(text: str, *, source: str | None = None) -> Policy:
         if source:
             raise PolicyInvalid(exc.reason, line=exc.line, source=source) from None
         raise
+    except yaml.MarkedYAMLError as exc:  # a tag or value YAML cannot build safely
+        mark = exc.problem_mark or exc.context_mark
+        raise PolicyInvalid(
+            f"not usable YAML: {exc.problem or exc.context}",
+            line=mark.line + 1 if mark else None,
+            source=source,
+        ) from None
+    except (yaml.YAMLError, RecursionError, TypeError, ValueError) as exc:
+        raise PolicyInvalid(f"not usable YAML: {exc}", source=source) from None
 
 
 def _compile(doc: _Doc, text: str) -> Policy:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -548,7 +549,12 @@ def do_save_view(session: Session, name: str, filters: dict[str, Any], *, actor:
         raise EngagementError(
             f"unknown filter {unknown[0]!r} (filters: {', '.join(sorted(known))})"
         )
-    flt = InboxFilter(**filters)
+    try:
+        flt = InboxFilter(**filters)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise EngagementError(f"filter {where}: {problem['msg']}") from None
     inbox_where(session, flt)  # unknown channel, team, label, user... refused now
     row = session.execute(select(SavedView).where(SavedView.name == name)).scalar_one_or_none()
     saved = flt.model_dump(exclude_none=True, exclude={"limit", "offset"}, exclude_defaults=True)
