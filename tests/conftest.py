@@ -205,18 +205,12 @@ def rapport_proc() -> Any:
     return run
 
 
-@pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.exists():
-        pytest.skip("../shared/data is not beside this checkout")
-    return SHARED_DATA
-
-
-# ---------------------------------------------------------------- the TWCS demo
+# ---------------------------------------------------------------- the demo
 
 
 @pytest.fixture(scope="session")
 def _demo_template(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The TWCS demo imported once per run (analysed and triaged on ingest)."""
     if BACKEND == "sqlite":
         path = tmp_path_factory.mktemp("demo") / "demo.db"
         shutil.copyfile(_template, path)
@@ -245,3 +239,10 @@ def _demo_template(_template: str, tmp_path_factory: pytest.TempPathFactory) -> 
 def demo_db(_demo_template: str, tmp_path: Path) -> Iterator[Database]:
     """A fresh database holding the TWCS demo, set as RAPPORT_DATABASE_URL."""
     yield from clone_database(_demo_template, tmp_path)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip("../shared/data is not beside this checkout")
+    return SHARED_DATA

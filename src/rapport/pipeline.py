@@ -21,8 +21,8 @@ def install() -> None:
     hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)
     hooks.on_batch_stored("network.ties", network.on_batch_stored)
     hooks.on_batch_stored("analysis.understand", analysis.on_batch_stored)
-
     _install_privacy_hooks()
+    _install_engagement()
 
     from rapport.channels.service import POLL_JOB_KIND, run_poll_job
     from rapport.scheduling.registry import register_kind
@@ -56,3 +56,20 @@ def _install_privacy_hooks() -> None:
             r.model_dump(mode="json") for r in preferences.requests_for(s, data.person_id)
         ],
     )
+
+
+def _install_engagement() -> None:
+    """Triage after analysis (it reads the analysis of the batch), outbox and
+    rescoring jobs, and the privacy hooks of what engagement keeps."""
+    from rapport.engagement import privacy, workspace
+    from rapport.engagement import service as engagement
+    from rapport.relationships import hooks as people_hooks
+    from rapport.scheduling.registry import register_kind
+
+    hooks.on_batch_stored("engagement.triage", engagement.on_batch_stored)
+    hooks.on_threads_merged("engagement.merge", engagement.on_threads_merged)
+    register_kind(engagement.OUTBOX_JOB, engagement.run_outbox_job)
+    register_kind(engagement.RESCORE_JOB, engagement.run_rescore_job)
+    register_kind(workspace.WAKE_JOB, workspace.run_wake_job)
+    people_hooks.on_person_erased("engagement", privacy.erase_person)
+    people_hooks.on_person_exported("engagement", privacy.export_person)

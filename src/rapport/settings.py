@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     credentials_key: str | None = None
     #: How often the in-process scheduler looks for due jobs (`rapport serve`).
     scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=3600)
+    #: Talk/listen governance: the healthy share of outbound messages (PRODUCT.md:
+    #: about 25 % talk, 75 % listen); channels, accounts and teams above it are flagged.
+    talk_target_outbound_share: float = Field(default=0.25, gt=0, lt=1)
 
     def check(self) -> Settings:
         """Refuse a configuration that must not run (raises `SettingsError`)."""

@@ -213,6 +213,7 @@ def test_export_holds_everything_and_is_audited(
     # Every domain holding a copy of personal data answers the export.
     assert set(doc["other_domains"]) == {
         "test.notes",
+        "engagement",
         "knowledge.entries",
         "network.ties",
         "preferences.requests",
@@ -379,6 +380,7 @@ def test_erase_leaves_no_trace_in_the_database_files(
         "analysis.evidence",
         "knowledge.entries",
         "network.ties",
+        "engagement",
         "test.copy",
     ]
     with session_scope() as session:  # copies in other domains went with it

@@ -206,3 +206,84 @@ def test_admin_manages_users_and_sees_the_audit_trail(
     page.click("text=Log out")
     expect(page).to_have_url(base + "/login")
     assert problems == []
+
+
+def test_agent_resolves_threads_with_the_keyboard_and_uses_the_workspace(
+    browser: Browser, live_server: str, conversations: Path, accounts: dict[str, Account]
+) -> None:
+    from rapport.engagement.models import ThreadState
+    from rapport.engagement.workspace import do_save_canned
+    from rapport.storage.engine import session_scope
+
+    with session_scope(write=True) as s:
+        do_save_canned(s, "sorry", "Sorry about that, {{customer.name}}!", actor="test")
+    problems: list[str] = []
+    page = new_page(browser, problems)
+    base = live_server
+    log_in(page, base, accounts["agent"])
+    rows = page.locator("[data-inbox] [data-row]")
+    expect(rows.first).to_be_visible()
+    open_tab = page.locator("[data-status-tab=open] .count")
+    resolved_tab = page.locator("[data-status-tab=resolved] .count")
+    open_before = int(open_tab.inner_text())
+    assert resolved_tab.inner_text() == "0"
+
+    # j moves, x selects: the first two threads; e resolves them in one go.
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(page.locator("[data-inbox] tr.checked")).to_have_count(2)
+    chosen = [int(r.get_attribute("data-thread") or 0) for r in page.locator("tr.checked").all()]
+    shot(page, "inbox-selected")
+    page.keyboard.press("e")
+    expect(page.locator("#bulk-status")).to_have_text("2 thread(s) resolved")
+    expect(resolved_tab).to_have_text("2")
+    expect(open_tab).to_have_text(str(open_before - 2))
+    for tid in chosen:
+        expect(page.locator(f"[data-inbox] [data-thread='{tid}']")).to_have_count(0)
+    with session_scope() as s:
+        assert {s.get(ThreadState, t).status for t in chosen} == {"resolved"}  # type: ignore[union-attr]
+    # e on the current row alone, without a selection.
+    page.keyboard.press("j")
+    current = page.locator("[data-inbox] tr.selected").get_attribute("data-thread")
+    page.keyboard.press("e")
+    expect(resolved_tab).to_have_text("3")
+    assert page.locator(f"[data-inbox] [data-thread='{current}']").count() == 0
+
+    # Live: a new customer message shows up in the open inbox without a reload.
+    import json as _json
+
+    from rapport.conversations.service import do_ingest_files
+    from tests.engagement.test_triage import thread_of
+
+    fresh = conversations.parent / "live.jsonl"
+    fresh.write_text(_json.dumps({
+        "id": "live-1", "author": "115999", "created_at": "2017-11-01T23:59:00Z",
+        "text": "@AmazonHelp URGENT!!! my account was hacked and I was charged twice, "
+                "help me now please!!!",
+    }) + "\n", encoding="utf-8")  # fmt: skip
+    do_ingest_files([fresh], fmt="jsonl", channel="twitter")
+    new_thread = thread_of("live-1")
+    expect(page.locator(f"[data-inbox] [data-thread='{new_thread}']")).to_have_count(
+        1, timeout=20_000
+    )
+
+    # The thread: "/" offers canned responses; a note is visibly internal; snooze.
+    page.goto(base + f"/threads/{current}")
+    box = page.locator("#reply-text")
+    box.click()
+    page.keyboard.type("/so")
+    picker = page.locator("#canned-picker")
+    expect(picker).to_be_visible()
+    expect(picker.locator("li")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(box).to_have_value("Sorry about that, {{customer.name}}!")
+    page.fill("#note-text", "@manager have a look please")
+    page.click("#add-note")
+    expect(page.locator("#notice")).to_contain_text("notified @manager")
+    expect(page.locator("[data-note]")).to_contain_text("internal note — never sent")
+    page.click("#snooze-form button[type=submit]")
+    expect(page.locator("#thread-status")).to_have_text("snoozed")
+    shot(page, "thread-workspace")
+    assert problems == []

@@ -22,6 +22,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "conversations.work": WORKERS,
     #: Full-text search over messages (and, on the page, people).
     "search.read": EVERYONE,
+    #: Give a thread to someone else, or take it back from them.
+    "conversations.assign": MANAGERS,
+    "policy.read": EVERYONE,
+    #: Change the triage policy (and so SLAs and priorities).
+    "policy.write": MANAGERS,
+    "teams.write": MANAGERS,
+    #: Write the canned responses agents pick from.
+    "canned.write": WORKERS,
+    #: Labels on people are personal data: those who work conversations set them.
+    "people.label": WORKERS,
     "people.read": EVERYONE,
     #: Merge and unmerge people, set their roles (agents merge duplicate people).
     "people.write": WORKERS,

@@ -58,7 +58,17 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import analysis, channels, ingest, network, people, scale, search, web
+    from rapport.bench import (
+        analysis,
+        channels,
+        engagement,
+        ingest,
+        network,
+        people,
+        scale,
+        search,
+        web,
+    )
 
     register("ingest", ingest.run)
     register("channels", channels.run)
@@ -68,4 +78,5 @@ def available() -> dict[str, Bench]:
     register("scale", scale.run)
     register("analysis", analysis.run)
     register("search", search.run)
+    register("engagement", engagement.run)
     return dict(_registry)

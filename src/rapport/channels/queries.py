@@ -116,3 +116,24 @@ def get_channel(session: Session, name: str) -> ChannelPublic:
         raise ChannelNotFound(f"no channel named {name!r} (see `rapport channels list`)")
     counts = conversation_queries.channel_message_counts(session)
     return _public(session, row[0], row[1], counts)
+
+
+#: Option names under which connectors keep the handle or address we speak as.
+OWN_HANDLE_OPTIONS = ("handle", "from_address", "from_number", "username")
+
+
+def own_handles(session: Session) -> dict[str, str]:
+    """Channel name → the handle our account has there (as configured on the
+    live connector), for channels that name one."""
+    out: dict[str, str] = {}
+    for name, config in session.execute(
+        select(Channel.name, ChannelConnector.config).join(
+            ChannelConnector, ChannelConnector.channel_id == Channel.id
+        )
+    ):
+        for option in OWN_HANDLE_OPTIONS:
+            value = (config or {}).get(option)
+            if isinstance(value, str) and value.strip():
+                out[str(name)] = value.strip().lstrip("@")
+                break
+    return out

@@ -14,6 +14,7 @@ from rapport.cli import (
     conversations,
     db,
     demo,
+    engagement,
     knowledge,
     network,
     people,
@@ -23,6 +24,7 @@ from rapport.cli import (
     serve,
     users,
     workers,
+    workspace,
 )
 from rapport.cli.output import stderr
 from rapport.errors import RapportError
@@ -84,6 +86,25 @@ app.add_typer(analysis.topics_app, name="topics")
 app.add_typer(analysis.intents_app, name="intents")
 app.command("eval")(analysis.evaluate)
 app.command("search")(search.search)
+app.command("inbox")(engagement.inbox)
+app.add_typer(engagement.threads_app, name="threads")
+app.command("triage")(engagement.triage)
+app.command("assign")(engagement.assign)
+app.command("claim")(engagement.claim)
+app.command("release")(engagement.release)
+app.command("reply")(engagement.reply)
+app.add_typer(engagement.outbox_app, name="outbox")
+app.command("suggest")(engagement.suggest)
+app.add_typer(engagement.policy_app, name="policy")
+app.add_typer(engagement.teams_app, name="teams")
+app.command("sla")(engagement.sla)
+app.add_typer(workspace.labels_app, name="labels")
+people.app.command("label")(workspace.people_label)
+app.add_typer(workspace.notes_app, name="notes")
+app.command("notifications")(workspace.notifications)
+app.add_typer(workspace.canned_app, name="canned")
+app.add_typer(workspace.views_app, name="views")
+app.add_typer(workspace.metrics_app, name="metrics")
 
 
 def main() -> None:

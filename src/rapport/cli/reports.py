@@ -11,6 +11,7 @@ from rapport.cli.output import emit_json, parse_when, stdout
 from rapport.cli.schema_guard import ensure_schema
 from rapport.relationships.queries import sales_report
 from rapport.reports.summary import ReportFilter, compute_report
+from rapport.reports.talk_listen import talk_listen
 from rapport.storage.engine import session_scope
 
 
@@ -29,6 +30,12 @@ def report(
         "--sales",
         help="Add revenue of socially engaged vs other customers, before/after first contact.",
     ),
+    governance_out: bool = typer.Option(
+        False,
+        "--talk-listen",
+        help="With --json: add `talk_listen` (outbound share per channel, account and team "
+        "against the target; the table always shows it).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The listening/engagement report: volumes, threads, and per brand answers,
@@ -39,11 +46,17 @@ def report(
     ensure_schema()
     with session_scope() as session:
         result = compute_report(session, flt)
+        governance = talk_listen(session, flt, report=result)
         sales_doc = sales_report(session) if sales else None
     if json_out:
-        emit_json(
-            result if sales_doc is None else {**result.model_dump(mode="json"), "sales": sales_doc}
-        )
+        # The contract's keys untouched; talk/listen governance and sales
+        # around them when asked for.
+        doc = result.model_dump(mode="json")
+        if governance_out:
+            doc["talk_listen"] = governance.model_dump(mode="json")
+        if sales_doc is not None:
+            doc["sales"] = sales_doc
+        emit_json(doc)
         return
     stdout.print(
         f"[bold]{result.messages}[/bold] messages in [bold]{result.threads}[/bold] threads: "
@@ -67,6 +80,12 @@ def report(
             _fmt(b.talk_listen_ratio, "{:.0%}"),
         )
     stdout.print(table)
+    stdout.print(
+        f"talk/listen: {_fmt(governance.overall.outbound_share, '{:.0%}')} outbound overall "
+        f"(target {governance.target_outbound_share:.0%})"
+    )
+    for flag in governance.flags:
+        stdout.print(f"[yellow]talks too much:[/yellow] {flag}", highlight=False)
     if sales_doc is not None:
         _print_sales(sales_doc)
 

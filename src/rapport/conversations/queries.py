@@ -22,6 +22,7 @@ from rapport.conversations.models import (
     Thread,
 )
 from rapport.conversations.schemas import (
+    ChannelPublic,
     ChannelSummary,
     IdentityPublic,
     MessagePreview,
@@ -254,11 +255,15 @@ def identities_by_ids(session: Session, identity_ids: Sequence[int]) -> dict[int
     """Identities by id, with their channel and whether they are our accounts."""
     if not identity_ids:
         return {}
+    ids = list(identity_ids)
+    # A short list as a plain IN: SQLite plans `IN (json_each)` as a long list
+    # and would walk the identity table to match a page's handful of ids.
+    wanted = Identity.id.in_(ids) if len(ids) <= 500 else in_values(session, Identity.id, ids)
     query = (
         select(Identity, Channel.name, Account.id)
         .join(Channel, Channel.id == Identity.channel_id)
         .outerjoin(Account, Account.identity_id == Identity.id)
-        .where(in_values(session, Identity.id, list(identity_ids)))
+        .where(wanted)
     )
     return {
         ident.id: IdentityPublic(
@@ -339,6 +344,13 @@ PREVIEW_CHARS = 280
 def channel_names(session: Session) -> list[str]:
     """Every channel's name, sorted (cheap: no counting)."""
     return list(session.execute(select(Channel.name).order_by(Channel.name)).scalars())
+
+
+def channels_by_name(session: Session) -> dict[str, ChannelPublic]:
+    """Every channel (id, kind: `import` or its connector's kind) by name, uncounted."""
+    return {
+        c.name: ChannelPublic.model_validate(c) for c in session.execute(select(Channel)).scalars()
+    }
 
 
 def list_channels(session: Session) -> list[ChannelSummary]:
@@ -477,3 +489,51 @@ def raw_payloads(session: Session, message_ids: Sequence[int]) -> dict[int, str]
         select(Message.id, Message.raw).where(in_values(session, Message.id, list(message_ids)))
     )
     return {int(i): raw for i, raw in rows}
+
+
+@dataclass(frozen=True)
+class AnswerPair:
+    """One of our accounts' messages replying to a stored inbound message."""
+
+    question_id: int
+    question_text: str
+    answer_id: int
+    answer_text: str
+    answer_author_id: int | None
+    thread_id: int
+
+
+def answer_pairs(
+    session: Session,
+    *,
+    channel: str | None = None,
+    author_ids: Sequence[int] | None = None,
+    limit: int = 20_000,
+) -> list[AnswerPair]:
+    """Our replies to inbound messages, newest first (at most ``limit``)."""
+    child = aliased(Message, name="a")
+    parent = aliased(Message, name="q")
+    query = (
+        select(
+            parent.id, parent.text, child.id, child.text, child.author_identity_id, child.thread_id
+        )
+        .select_from(child)
+        .join(
+            parent,
+            and_(
+                parent.channel_id == child.channel_id,
+                parent.external_id == child.parent_external_id,
+            ),
+        )
+        .where(child.direction == "outbound", parent.direction == INBOUND)
+    )
+    if channel is not None:
+        query = query.join(Channel, Channel.id == child.channel_id).where(Channel.name == channel)
+    if author_ids:
+        query = query.where(in_values(session, child.author_identity_id, list(author_ids)))
+    rows = session.execute(query.order_by(child.id.desc()).limit(limit))
+    return [AnswerPair(q, qt, a, at, au, t) for q, qt, a, at, au, t in rows]
+
+
+def newest_message_id(session: Session) -> int:
+    return int(session.execute(select(func.max(Message.id))).scalar_one() or 0)

@@ -411,6 +411,19 @@ def health_for(session: Session, person_ids: Sequence[int]) -> dict[int, HealthS
     }
 
 
+def stored_health_for(session: Session, person_ids: Sequence[int]) -> dict[int, HealthSummary]:
+    """The last stored health of each person, current or not, without computing
+    anything (cheap enough for ingest hooks; absent: never computed)."""
+    if not person_ids:
+        return {}
+    return {
+        int(row.person_id): HealthSummary(row.score, row.trend or 0.0, row.explanation)
+        for row in session.execute(
+            select(PersonHealth).where(in_values(session, PersonHealth.person_id, list(person_ids)))
+        ).scalars()
+    }
+
+
 # ------------------------------------------------------------------ consent
 
 

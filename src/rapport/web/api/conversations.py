@@ -33,8 +33,10 @@ def list_threads(
     offset: int = Query(0, ge=0, le=10_000_000),
     session: Session = Depends(db_session),
 ) -> views.Inbox:
-    """Threads, most recently active first: the inbox until triage is installed."""
-    return views.inbox(session, channel=channel, limit=limit, offset=offset)
+    """Every thread, most recently active first, with its triage (decision,
+    reason, priority, SLA, assignee, status); the prioritized inbox of open
+    threads that need us is `GET /api/v1/inbox`."""
+    return views.threads(session, channel=channel, limit=limit, offset=offset)
 
 
 @router.get(

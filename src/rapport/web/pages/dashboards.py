@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from rapport.analysis.queries import list_topics
 from rapport.conversations.queries import channel_names
 from rapport.relationships import queries as relationships
+from rapport.reports import inbox_metrics
 from rapport.reports.summary import ReportFilter, compute_report
+from rapport.reports.talk_listen import talk_listen
 from rapport.reports.timeseries import Bucket, SeriesRange, volume_over_time
 from rapport.web.deps import db_session
 from rapport.web.security import Caller, page_requires
@@ -24,12 +26,21 @@ router = APIRouter(include_in_schema=False)
 TOP_BRANDS = 12
 TOP_TOPICS = 12
 TOP_AT_RISK = 10
-#: The healthy share of outbound messages (PRODUCT.md: about 25 % talk, 75 % listen).
-TALK_TARGET = 0.25
 
 
 def _day(value: date) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _work(session: Session, channel: str | None) -> dict[str, object]:
+    """How the inbox is worked, per channel (the same functions as `rapport metrics`)."""
+    flt = inbox_metrics.MetricsFilter(by="channel", channel=channel)
+    return {
+        "resolution": inbox_metrics.resolution_time(session, flt).groups,
+        "reopen": inbox_metrics.reopen_rate(session, flt).groups,
+        "pending": inbox_metrics.time_in_pending(session, flt).groups,
+        "csat": inbox_metrics.csat(session, flt).groups,
+    }
 
 
 @router.get("/dashboards", response_class=HTMLResponse)
@@ -49,6 +60,11 @@ def dashboards_page(
     volume = volume_over_time(session, rng)
     report = compute_report(
         session, ReportFilter(since=volume.since, until=volume.until, channel=channel)
+    )
+    governance = talk_listen(
+        session,
+        ReportFilter(since=volume.since, until=volume.until, channel=channel),
+        report=report,
     )
     brands = sorted(report.brands.items(), key=lambda kv: -(kv[1].inbound + kv[1].outbound))
     top = brands[:TOP_BRANDS]
@@ -72,7 +88,7 @@ def dashboards_page(
             "outbound": [b.outbound for _, b in top],
             "inbound": [b.inbound for _, b in top],
             "ratio": [b.talk_listen_ratio for _, b in top],
-            "target": TALK_TARGET,
+            "target": governance.target_outbound_share,
         },
     }
     topics = sorted(list_topics(session, examples=0), key=lambda t: (-t.size, t.scope, t.id))[
@@ -111,7 +127,9 @@ def dashboards_page(
             "channel": channel or "",
         },
         "channels": channel_names(session),
-        "talk_target": TALK_TARGET,
+        "talk_target": governance.target_outbound_share,
+        "governance": governance,
+        "work": _work(session, channel),
         "topics": topics,
         "at_risk": at_risk,
     }

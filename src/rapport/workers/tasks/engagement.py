@@ -7,7 +7,7 @@ from typing import Any
 from rapport.storage.engine import session_scope
 from rapport.workers.app import celery_app
 from rapport.workers.base import RapportTask
-from rapport.workers.wiring import call_service
+from rapport.workers.wiring import call_service, resolve
 
 #: (session, thread_ids) -> decisions; idempotent (a thread's decision is replaced).
 TRIAGE = "rapport.engagement.service:do_triage_threads"
@@ -27,3 +27,15 @@ def triage_threads(self: RapportTask, thread_ids: list[int]) -> dict[str, Any]:
 def send_outbox_item(self: RapportTask, outbox_id: int) -> dict[str, Any]:
     call_service(SEND, outbox_id)
     return {"outbox_id": outbox_id}
+
+
+def dispatch_send(outbox_id: int) -> Any:
+    """Send a queued entry now: through a worker when a broker is configured
+    (the task is acknowledged once sent), else here in this process. Returns
+    the entry after the attempt (in-process), or None (queued for a worker)."""
+    from rapport.settings import get_settings
+
+    if get_settings().broker_url:
+        send_outbox_item.apply_async(args=(outbox_id,))
+        return None
+    return resolve(SEND)(outbox_id)
