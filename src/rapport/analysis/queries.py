@@ -72,6 +72,41 @@ def analyses_for(session: Session, message_ids: Sequence[int]) -> dict[int, Mess
     }
 
 
+@dataclass(frozen=True)
+class SentimentTopics:
+    """What aggregates need of a message's analysis (no evidence)."""
+
+    sentiment: str
+    sentiment_score: float
+    intent: str
+    topics: tuple[str, ...]
+
+
+def sentiment_topics_for(
+    session: Session, message_ids: Sequence[int]
+) -> dict[int, SentimentTopics]:
+    """Sentiment, intent and topic labels of these messages, by message id
+    (absent: not analysed); lighter than `analyses_for` on hot paths."""
+    if not message_ids:
+        return {}
+    from rapport.analysis import models
+
+    row_type = models.MessageAnalysis
+    rows = session.execute(
+        select(
+            row_type.message_id,
+            row_type.sentiment,
+            row_type.sentiment_score,
+            row_type.intent,
+            row_type.topics,
+        ).where(in_values(session, row_type.message_id, list(message_ids)))
+    )
+    return {
+        int(mid): SentimentTopics(sentiment, float(score), intent, tuple(topics or ()))
+        for mid, sentiment, score, intent, topics in rows
+    }
+
+
 def count_analysed(session: Session) -> int:
     from sqlalchemy import func
 

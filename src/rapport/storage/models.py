@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "rapport.channels.models",
     "rapport.scheduling.models",
     "rapport.analysis.models",
+    "rapport.reports.models",
 )
 
 
