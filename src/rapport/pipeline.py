@@ -32,3 +32,7 @@ def install() -> None:
     from rapport.scheduling.registry import register_kind
 
     register_kind(POLL_JOB_KIND, run_poll_job)
+
+    from rapport.reports.service import ALERTS_JOB_KIND, run_alerts_job
+
+    register_kind(ALERTS_JOB_KIND, run_alerts_job)

@@ -14,6 +14,7 @@ from rapport.cli import (
     conversations,
     db,
     demo,
+    insights,
     knowledge,
     network,
     people,
@@ -82,6 +83,8 @@ app.command("reanalyze")(analysis.reanalyze)
 app.add_typer(analysis.topics_app, name="topics")
 app.add_typer(analysis.intents_app, name="intents")
 app.command("eval")(analysis.evaluate)
+app.add_typer(insights.insights_app, name="insights")
+app.add_typer(insights.alerts_app, name="alerts")
 
 
 def main() -> None:

@@ -421,6 +421,25 @@ def clear(session: Session, *, query_id: int | None = None) -> None:
         for table in (InsightBucket, InsightTopicBucket):
             session.execute(delete(table).where(table.query_id == query_id))
         return
-    for table in (InsightBucket, InsightTopicBucket, InsightThreadHour):
-        session.execute(delete(table))
+    for every in (InsightBucket, InsightTopicBucket, InsightThreadHour):
+        session.execute(delete(every))
 
+
+def counted_messages(session: Session) -> int:
+    """Messages the buckets hold (every message counts once in query 0)."""
+    from sqlalchemy import func
+
+    total = session.execute(
+        select(func.coalesce(func.sum(InsightBucket.messages), 0)).where(
+            InsightBucket.query_id == ALL_MESSAGES
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def needs_rebuild(session: Session) -> bool:
+    """True when the buckets do not count every stored message (messages
+    stored before the reports tables existed, or with the hook removed)."""
+    from rapport.conversations.queries import count_messages
+
+    return counted_messages(session) != count_messages(session)

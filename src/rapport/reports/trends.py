@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from rapport.conversations.models import INBOUND, OUTBOUND
 from rapport.reports.buckets import as_utc
+from rapport.reports.csvexport import CsvTable
 from rapport.reports.filters import InsightFilter, Resolved, resolve
 from rapport.reports.models import InsightBucket, InsightTopicBucket
 from rapport.reports.timeseries import Bucket, bucket_axis, floor_to
@@ -186,8 +187,53 @@ def _top_topics(
     for start, per_topic in counts.items():
         ranked = sorted(per_topic.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
         out[start] = [
-            TopicCount(topic=topic, messages=n, negative=neg)
-            for topic, (n, neg) in ranked
-            if n > 0
+            TopicCount(topic=topic, messages=n, negative=neg) for topic, (n, neg) in ranked if n > 0
         ]
     return out
+
+
+def trends_tables(t: Trends) -> list[CsvTable]:
+    buckets = CsvTable(
+        "buckets",
+        [
+            "start",
+            "messages",
+            "inbound",
+            "outbound",
+            "analysed",
+            "negative",
+            "neutral",
+            "positive",
+            "negative_share",
+            "mean_score",
+            "complaints",
+            "reshares",
+        ],
+        [
+            [
+                b.start,
+                b.messages,
+                b.inbound,
+                b.outbound,
+                b.analysed,
+                b.sentiment.negative,
+                b.sentiment.neutral,
+                b.sentiment.positive,
+                b.negative_share,
+                b.mean_score,
+                b.complaints,
+                b.reshares,
+            ]
+            for b in t.buckets
+        ],
+    )
+    topics = CsvTable(
+        "topics",
+        ["start", "rank", "topic", "messages", "negative"],
+        [
+            [b.start, rank, x.topic, x.messages, x.negative]
+            for b in t.buckets
+            for rank, x in enumerate(b.top_topics, 1)
+        ],
+    )
+    return [buckets, topics]

@@ -1,0 +1,281 @@
+"""`rapport insights ...`, `rapport alerts ...` and `rapport listen ...`: the
+Learn step — trends, spike alerts, listening queries, share of voice,
+response metrics, the perception gap and social to sales."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.table import Table
+
+from rapport.cli.output import emit_json, parse_when, stderr, stdout
+from rapport.cli.schema_guard import ensure_schema
+from rapport.reports import buckets, service
+from rapport.reports.alerts import (
+    RuleSpec,
+    alerts_tables,
+    compute_alerts,
+    effective_rules,
+    rules_table,
+)
+from rapport.reports.csvexport import CsvTable, write_tables
+from rapport.reports.filters import InsightFilter
+from rapport.reports.trends import compute_trends, trends_tables
+from rapport.storage.engine import session_scope
+
+insights_app = typer.Typer(
+    help="Insights: trends, share of voice, response metrics, perception gap, social to sales.",
+    no_args_is_help=True,
+)
+alerts_app = typer.Typer(
+    help="Spike alerts (volume, negative sentiment, thread velocity), their rules and notifications.",
+    invoke_without_command=True,
+)
+rule_app = typer.Typer(help="Alert rules: set, remove.", no_args_is_help=True)
+alerts_app.add_typer(rule_app, name="rule")
+
+SINCE = typer.Option(None, "--since", help="From this date/time (ISO 8601, UTC if no offset).")
+UNTIL = typer.Option(None, "--until", help="Up to (excluding) this date/time.")
+JSON = typer.Option(False, "--json", help="Print JSON.")
+CSV = typer.Option(
+    None, "--csv", help="Write the tables as CSV: FILE, and FILE-<table>.csv for the others."
+)
+AS_USER = typer.Option(
+    None, "--as", help="Act as this Rapport user (id, email or username); their role is checked."
+)
+
+T = TypeVar("T")
+
+
+def _read(fn: Callable[[Any], T]) -> T:
+    """Run a read in one session, counting messages stored before the buckets
+    existed into them first."""
+    ensure_schema()
+    with session_scope() as session:
+        stale = buckets.needs_rebuild(session)
+    if stale:
+        stderr.print("[dim]counting stored messages into the insight buckets...[/dim]")
+        with session_scope(write=True) as session:
+            service.do_rebuild_buckets(session)
+    with session_scope() as session:
+        return fn(session)
+
+
+def _finish(
+    result: BaseModel | dict[str, Any],
+    tables: Sequence[CsvTable],
+    json_out: bool,
+    csv_path: Path | None,
+) -> bool:
+    """Write CSV and/or JSON; True when the caller should print nothing else."""
+    if csv_path is not None:
+        for written in write_tables(tables, csv_path):
+            stderr.print(f"[dim]wrote {written}[/dim]")
+    if json_out:
+        emit_json(result)
+        return True
+    return False
+
+
+def _print_table(table: CsvTable, *, limit: int = 60, title: str | None = None) -> None:
+    out = Table(*table.header, title=title or table.name)
+    for row in table.rows[:limit]:
+        out.add_row(*["" if v is None else _short(v) for v in row])
+    stdout.print(out)
+    if len(table.rows) > limit:
+        stdout.print(f"[dim]… {len(table.rows) - limit} more rows (--json or --csv for all)[/dim]")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    text = str(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+# ----------------------------------------------------------------- insights
+
+
+@insights_app.command("trends")
+def trends(
+    by: str = typer.Option("day", "--by", help="hour, day or week (UTC; weeks start Monday)."),
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
+    brand: str | None = typer.Option(None, "--brand", help="Only messages by/to this brand handle."),
+    topic: str | None = typer.Option(None, "--topic", help="Only messages with this topic label."),
+    query: str | None = typer.Option(None, "--query", help="Only matches of this listening query."),
+    top: int = typer.Option(5, "--top", min=0, help="Top topics per bucket."),
+    json_out: bool = JSON,
+    csv_path: Path | None = CSV,
+) -> None:
+    """Volume, sentiment mix and top topics per hour, day or week."""
+    if by not in ("hour", "day", "week"):
+        raise typer.BadParameter(f"--by must be hour, day or week, not {by!r}")
+    flt = InsightFilter(
+        since=parse_when(since, "--since"),
+        until=parse_when(until, "--until"),
+        channel=channel,
+        brand=brand,
+        topic=topic,
+        query=query,
+    )
+    result = _read(lambda s: compute_trends(s, flt, by=by, top_topics=top))  # type: ignore[arg-type]
+    tables = trends_tables(result)
+    if _finish(result, tables, json_out, csv_path):
+        return
+    stdout.print(f"[bold]{result.total_messages}[/bold] messages in {len(result.buckets)} {by}s")
+    _print_table(tables[0], title="trend")
+
+
+@insights_app.command("rebuild")
+def rebuild(json_out: bool = JSON) -> None:
+    """Count every stored message into the insight buckets again (after a bulk
+    change made without the ingest hooks)."""
+    ensure_schema()
+    with session_scope(write=True) as session:
+        done = service.do_rebuild_buckets(
+            session, progress=lambda n: stderr.print(f"[dim]{n} messages[/dim]")
+        )
+    if json_out:
+        emit_json({"messages": done})
+    else:
+        stdout.print(f"{done} messages counted into the insight buckets")
+
+
+# ----------------------------------------------------------------- alerts
+
+
+@alerts_app.callback()
+def alerts(
+    ctx: typer.Context,
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    json_out: bool = JSON,
+    csv_path: Path | None = CSV,
+) -> None:
+    """Spikes in range (default: every stored hour) under the alert rules, each
+    with its reason and example messages."""
+    if ctx.invoked_subcommand is not None:
+        return
+    lo, hi = parse_when(since, "--since"), parse_when(until, "--until")
+    result = _read(lambda s: compute_alerts(s, since=lo, until=hi))
+    tables = alerts_tables(result)
+    if _finish(result, tables, json_out, csv_path):
+        return
+    if not result.alerts:
+        stdout.print("no alerts")
+        return
+    for a in result.alerts:
+        stdout.print(
+            f"[bold]{a.kind}[/bold] {a.scope} {a.start:%Y-%m-%d %H:%M} → {a.end:%Y-%m-%d %H:%M}: "
+            f"{a.observed:g} vs {a.expected:g} expected (z {a.z:g}); "
+            f"examples {', '.join(map(str, a.example_message_ids)) or '-'}",
+            highlight=False,
+        )
+        stdout.print(f"  [dim]{a.reason}[/dim]", highlight=False)
+
+
+@alerts_app.command("rules")
+def rules(json_out: bool = JSON, csv_path: Path | None = CSV) -> None:
+    """The alert rules in force (defaults and stored ones)."""
+    found = _read(effective_rules)
+    table = rules_table(found)
+    if _finish({"rules": [r.model_dump() for r in found]}, [table], json_out, csv_path):
+        return
+    _print_table(table, title="alert rules")
+
+
+@rule_app.command("set")
+def rule_set(
+    name: str = typer.Argument(..., help="The rule's name (a default's name overrides it)."),
+    kind: str | None = typer.Option(None, "--kind", help="volume, negative or velocity."),
+    scope: str | None = typer.Option(
+        None,
+        "--scope",
+        help="all, brand, topic, query (each of them) or brand:HANDLE, topic:LABEL, "
+        "query:NAME; velocity: thread.",
+    ),
+    bucket: str | None = typer.Option(None, "--bucket", help="hour (seasonal) or day."),
+    baseline_days: int | None = typer.Option(None, "--baseline-days", min=1, max=90),
+    threshold: float | None = typer.Option(
+        None, "--z", help="Robust z-score that alerts (velocity: replies+reshares per hour)."
+    ),
+    min_count: int | None = typer.Option(None, "--min-count", min=1),
+    notify: str | None = typer.Option(
+        None, "--notify", help="A live webhook or email channel to send the alerts through."
+    ),
+    to: str | None = typer.Option(None, "--to", help="Recipient (email address)."),
+    disable: bool = typer.Option(False, "--disable", help="Store the rule switched off."),
+    as_user: str | None = AS_USER,
+    json_out: bool = JSON,
+) -> None:
+    """Create or change an alert rule; options not given keep their current
+    (or default) value."""
+    ensure_schema()
+    with session_scope(write=True) as session:
+        actor = service.authorize(session, as_user, "alerts.write")
+        current = {r.name: r for r in effective_rules(session)}.get(name)
+        base: dict[str, Any] = (
+            current.model_dump(exclude={"default"}) if current else {"name": name}
+        )
+        given = {
+            "kind": kind,
+            "scope": scope,
+            "bucket": bucket,
+            "baseline_days": baseline_days,
+            "threshold": threshold,
+            "min_count": min_count,
+            "notify_channel": notify,
+            "notify_to": to,
+        }
+        base.update({k: v for k, v in given.items() if v is not None})
+        base["enabled"] = not disable
+        if "kind" not in base:
+            raise typer.BadParameter("a new rule needs --kind volume|negative|velocity")
+        base.setdefault("scope", "thread" if base["kind"] == "velocity" else "all")
+        try:
+            spec = RuleSpec.model_validate(base)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        stored = service.do_set_rule(session, spec, actor=actor)
+    if json_out:
+        emit_json(stored)
+    else:
+        stdout.print(f"alert rule {stored.name} stored")
+
+
+@rule_app.command("remove")
+def rule_remove(name: str, as_user: str | None = AS_USER) -> None:
+    """Remove a stored alert rule (a default comes back)."""
+    ensure_schema()
+    with session_scope(write=True) as session:
+        actor = service.authorize(session, as_user, "alerts.write")
+        service.do_remove_rule(session, name, actor=actor)
+    stdout.print(f"alert rule {name} removed")
+
+
+@alerts_app.command("notify")
+def notify(since: str | None = SINCE, until: str | None = UNTIL, json_out: bool = JSON) -> None:
+    """Send new alerts to each rule's notify channel, once each (default:
+    alerts going on in the last day of data). The scheduler runs this every
+    5 minutes once a rule has a recipient."""
+    lo, hi = parse_when(since, "--since"), parse_when(until, "--until")
+    ensure_schema()
+    with session_scope(write=True) as session:
+        summary = service.do_notify_alerts(session, since=lo, until=hi)
+    if json_out:
+        emit_json(summary.__dict__)
+        return
+    stdout.print(
+        f"{summary.sent} sent, {summary.failed} failed, {summary.already_sent} already sent, "
+        f"{summary.no_recipient} without a recipient"
+    )
+    for err in summary.errors:
+        stderr.print(f"[yellow]{err}[/yellow]", highlight=False)

@@ -1,0 +1,595 @@
+"""Spike alerts: volume and negative-sentiment anomalies against a seasonal
+baseline, per scope (everything, each brand, topic or listening query), and
+the velocity of single threads (a complaint going viral).
+
+Read from the hourly buckets; the formula is documented in docs/INSIGHTS.md:
+
+- baseline of bucket *t*: the same bucket on each of the previous
+  ``baseline_days`` days (hour buckets: the same hour of day — traffic has a
+  daily cycle; day buckets: the previous days), counting only days on or
+  after the first stored message; at least `MIN_HISTORY` of them;
+- expected = median of the baseline; spread σ = max(1.4826 · MAD, √max(expected, 1))
+  — the MAD is the robust standard deviation; the Poisson floor keeps a flat
+  or empty history from making every message a spike;
+- robust z = (observed − expected) / σ; a bucket is anomalous when
+  z ≥ threshold and observed ≥ min_count;
+- negative sentiment: the same on the *share* of analysed inbound messages
+  that are negative, with σ = max(1.4826 · MAD, √(p₀(1 − p₀)/n)) (the
+  binomial standard error of the observed share); observed/expected are
+  counts of negative messages (p₀ · n expected);
+- consecutive anomalous buckets of one scope merge into one alert.
+- velocity: a thread's replies + reshares in one hour ≥ threshold, with a
+  negative or complaining message in it; expected is the mean activity of an
+  active thread-hour in the range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from rapport.analysis.queries import sentiment_topics_for
+from rapport.conversations.models import INBOUND, Message, MessageMention
+from rapport.reports.buckets import as_utc, assign_brands, floor_hour, load_messages
+from rapport.reports.csvexport import CsvTable
+from rapport.reports.filters import HOUR, ceil_hour
+from rapport.reports.models import (
+    ALL_MESSAGES,
+    AlertRule,
+    InsightBucket,
+    InsightThreadHour,
+    InsightTopicBucket,
+    ListeningMatch,
+    ListeningQuery,
+)
+
+AlertKind = Literal["volume", "negative", "velocity"]
+KINDS: tuple[str, ...] = ("volume", "negative", "velocity")
+SCOPE_KINDS = ("all", "brand", "topic", "query")
+#: Fewest baseline buckets a bucket needs before it can be judged.
+MIN_HISTORY = 3
+#: 1 / Φ⁻¹(3/4): turns a MAD into a standard deviation for normal data.
+MAD_SCALE = 1.4826
+EXAMPLES = 5
+DAY = timedelta(days=1)
+
+
+class RuleSpec(BaseModel):
+    """An alert rule (stored, or one of the defaults)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    kind: AlertKind
+    scope: str = Field("all", max_length=400)
+    bucket: Literal["hour", "day"] = "hour"
+    baseline_days: int = Field(7, ge=1, le=90)
+    threshold: float = Field(3.5, gt=0)
+    min_count: int = Field(20, ge=1)
+    notify_channel: str | None = Field(None, max_length=100)
+    notify_to: str | None = Field(None, max_length=255)
+    enabled: bool = True
+    #: True for a built-in default nobody stored.
+    default: bool = False
+
+
+DEFAULT_RULES = (
+    RuleSpec(name="volume-all", kind="volume", scope="all", min_count=30, default=True),
+    RuleSpec(name="volume-brand", kind="volume", scope="brand", default=True),
+    RuleSpec(name="volume-query", kind="volume", scope="query", default=True),
+    RuleSpec(name="volume-topic", kind="volume", scope="topic", default=True),
+    RuleSpec(name="negative-all", kind="negative", scope="all", default=True),
+    RuleSpec(name="negative-brand", kind="negative", scope="brand", default=True),
+    RuleSpec(name="negative-query", kind="negative", scope="query", default=True),
+    RuleSpec(
+        name="velocity",
+        kind="velocity",
+        scope="thread",
+        threshold=15,
+        min_count=1,
+        default=True,
+    ),
+)
+
+
+class Alert(BaseModel):
+    kind: AlertKind
+    scope: str
+    start: datetime
+    end: datetime
+    observed: float
+    expected: float
+    reason: str
+    example_message_ids: list[int]
+    #: The largest robust z-score of the alert's buckets (velocity: activity / expected).
+    z: float
+    rule: str
+    bucket: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Same kind, scope and start: the same alert, however far it grew."""
+        key = f"{self.kind}|{self.scope}|{self.start.isoformat()}"
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class AlertsResult(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    alerts: list[Alert]
+    rules: list[RuleSpec]
+
+
+def rule_spec(row: AlertRule) -> RuleSpec:
+    return RuleSpec(
+        name=row.name,
+        kind=row.kind,
+        scope=row.scope,
+        bucket=row.bucket,
+        baseline_days=row.baseline_days,
+        threshold=row.threshold,
+        min_count=row.min_count,
+        notify_channel=row.notify_channel,
+        notify_to=row.notify_to,
+        enabled=row.enabled,
+    )
+
+
+def effective_rules(session: Session) -> list[RuleSpec]:
+    """The defaults, each replaced by a stored rule of the same name, then the
+    other stored rules (a default is switched off by storing it disabled)."""
+    stored = {
+        r.name: rule_spec(r)
+        for r in session.execute(select(AlertRule).order_by(AlertRule.name)).scalars()
+    }
+    rules = [stored.pop(d.name, d) for d in DEFAULT_RULES]
+    return rules + list(stored.values())
+
+
+# ----------------------------------------------------------------- series
+
+
+@dataclass
+class Series:
+    """Counts per bucket start for one scope."""
+
+    scope: str
+    messages: dict[datetime, float] = field(default_factory=lambda: defaultdict(float))
+    analysed: dict[datetime, float] = field(default_factory=lambda: defaultdict(float))
+    negative: dict[datetime, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def _bucket_of(hour: datetime, bucket: str) -> datetime:
+    hour = as_utc(hour)
+    return hour.replace(hour=0) if bucket == "day" else hour
+
+
+def _series(
+    session: Session, scope: str, lo: datetime, hi: datetime, bucket: str
+) -> dict[str, Series]:
+    """Inbound counts per bucket from ``lo`` to ``hi`` for each scope the
+    rule's ``scope`` names."""
+    kind, _, value = scope.partition(":")
+    out: dict[str, Series] = {}
+    labelled: list[tuple[Any, ...]] = []
+    if kind == "topic":
+        t = InsightTopicBucket
+        conds: list[Any] = [t.query_id == ALL_MESSAGES, t.hour >= lo, t.hour < hi]
+        if value:
+            conds.append(t.topic == value)
+        rows = session.execute(
+            select(
+                t.topic, t.hour, func.sum(t.messages), func.sum(t.messages), func.sum(t.negative)
+            )
+            .where(*conds)
+            .group_by(t.topic, t.hour)
+        ).all()
+        labelled = [(f"topic:{k}", h, n, a, neg) for k, h, n, a, neg in rows]
+    else:
+        b = InsightBucket
+        conds = [b.direction == INBOUND, b.hour >= lo, b.hour < hi]
+        names: dict[int, str] = {}
+        if kind == "query":
+            query_rows = session.execute(select(ListeningQuery.id, ListeningQuery.name)).all()
+            names = {int(i): n for i, n in query_rows}
+            if value:
+                wanted = [i for i, n in names.items() if n == value]
+                conds.append(b.query_id.in_(wanted or [-1]))
+            else:
+                conds.append(b.query_id > ALL_MESSAGES)
+            key_col: Any = b.query_id
+        else:
+            conds.append(b.query_id == ALL_MESSAGES)
+            if kind == "brand":
+                conds.append(b.brand == value if value else b.brand != "")
+                key_col = b.brand
+            else:
+                key_col = None
+        group = [key_col, b.hour] if key_col is not None else [b.hour]
+        cols = [*group, func.sum(b.messages), func.sum(b.analysed), func.sum(b.negative)]
+        rows = session.execute(select(*cols).where(*conds).group_by(*group)).all()
+        for row in rows:
+            if key_col is None:
+                labelled.append(("all", *row))
+            elif kind == "query":
+                labelled.append((f"query:{names.get(int(row[0]), row[0])}", *row[1:]))
+            else:
+                labelled.append((f"brand:{row[0]}", *row[1:]))
+    for label, hour, n, analysed, negative in labelled:
+        s = out.setdefault(label, Series(label))
+        start = _bucket_of(hour, bucket)
+        s.messages[start] += float(n or 0)
+        s.analysed[start] += float(analysed or 0)
+        s.negative[start] += float(negative or 0)
+    return out
+
+
+def data_start(session: Session) -> datetime | None:
+    first = session.execute(
+        select(func.min(InsightBucket.hour)).where(InsightBucket.query_id == ALL_MESSAGES)
+    ).scalar_one_or_none()
+    return as_utc(first) if first is not None else None
+
+
+def data_end(session: Session) -> datetime | None:
+    last = session.execute(
+        select(func.max(InsightBucket.hour)).where(InsightBucket.query_id == ALL_MESSAGES)
+    ).scalar_one_or_none()
+    return as_utc(last) + HOUR if last is not None else None
+
+
+# ----------------------------------------------------------------- detection
+
+
+@dataclass
+class Hit:
+    start: datetime
+    observed: float
+    expected: float
+    z: float
+    detail: str
+
+
+def robust_z(observed: float, history: Sequence[float]) -> tuple[float, float, float]:
+    """(expected, σ, z) of ``observed`` against ``history`` (see module doc)."""
+    expected = statistics.median(history)
+    mad = statistics.median([abs(x - expected) for x in history])
+    sigma = max(MAD_SCALE * mad, max(expected, 1.0) ** 0.5)
+    return expected, sigma, (observed - expected) / sigma
+
+
+def share_z(negative: float, n: float, history: Sequence[float]) -> tuple[float, float, float]:
+    """(expected share, σ, z) of the negative share ``negative / n``."""
+    p = negative / n
+    p0 = statistics.median(history)
+    mad = statistics.median([abs(x - p0) for x in history])
+    binomial = (max(p0 * (1 - p0), 0.25 / max(n, 1)) / n) ** 0.5
+    sigma = max(MAD_SCALE * mad, binomial)
+    return p0, sigma, (p - p0) / sigma
+
+
+def _history(start: datetime, step: timedelta, days: int, first: datetime) -> list[datetime]:
+    lag = DAY if step == HOUR else step
+    return [start - k * lag for k in range(1, days + 1) if start - k * lag >= first]
+
+
+def _label(start: datetime, bucket: str) -> str:
+    return start.strftime("%Y-%m-%d") if bucket == "day" else start.strftime("%Y-%m-%d %H:00")
+
+
+def detect(
+    series: Series,
+    rule: RuleSpec,
+    since: datetime,
+    until: datetime,
+    first: datetime,
+) -> list[Hit]:
+    """Anomalous buckets of one series in [since, until)."""
+    step = DAY if rule.bucket == "day" else HOUR
+    hits: list[Hit] = []
+    at = _bucket_of(since, rule.bucket)
+    baseline_words = (
+        "the same hour on the previous days" if rule.bucket == "hour" else "the previous days"
+    )
+    while at < until:
+        past = _history(at, step, rule.baseline_days, first)
+        if len(past) >= MIN_HISTORY:
+            if rule.kind == "volume":
+                observed = series.messages.get(at, 0.0)
+                if observed >= rule.min_count:
+                    expected, sigma, z = robust_z(
+                        observed, [series.messages.get(p, 0.0) for p in past]
+                    )
+                    if z >= rule.threshold:
+                        hits.append(
+                            Hit(
+                                at,
+                                observed,
+                                expected,
+                                z,
+                                f"{_label(at, rule.bucket)}: {observed:.0f} inbound vs median "
+                                f"{expected:.0f} of {baseline_words} ({len(past)}), "
+                                f"σ {sigma:.1f}, z {z:.1f}",
+                            )
+                        )
+            else:
+                n = series.analysed.get(at, 0.0)
+                neg = series.negative.get(at, 0.0)
+                shares = [
+                    series.negative.get(p, 0.0) / series.analysed[p]
+                    for p in past
+                    if series.analysed.get(p, 0.0) > 0
+                ]
+                if neg >= rule.min_count and n > 0 and len(shares) >= MIN_HISTORY:
+                    p0, sigma, z = share_z(neg, n, shares)
+                    if z >= rule.threshold:
+                        hits.append(
+                            Hit(
+                                at,
+                                neg,
+                                p0 * n,
+                                z,
+                                f"{_label(at, rule.bucket)}: {neg:.0f} of {n:.0f} analysed "
+                                f"negative ({neg / n:.0%}) vs usual {p0:.0%} (median of "
+                                f"{baseline_words}, {len(shares)}), σ {sigma:.3f}, z {z:.1f}",
+                            )
+                        )
+        at += step
+    return hits
+
+
+def _merge(hits: list[Hit], step: timedelta) -> list[list[Hit]]:
+    runs: list[list[Hit]] = []
+    for hit in sorted(hits, key=lambda h: h.start):
+        if runs and hit.start - runs[-1][-1].start <= step:
+            runs[-1].append(hit)
+        else:
+            runs.append([hit])
+    return runs
+
+
+# ----------------------------------------------------------------- examples
+
+
+def _examples(session: Session, scope: str, start: datetime, end: datetime, kind: str) -> list[int]:
+    """A few messages of the alert: negative first (for negative alerts),
+    most reshared, complaints."""
+    scope_kind, _, value = scope.partition(":")
+    m = Message
+    window = [m.created_at >= start, m.created_at < end, m.direction == INBOUND]
+    if scope_kind == "query":
+        query = (
+            select(m.id)
+            .join(ListeningMatch, ListeningMatch.message_id == m.id)
+            .join(ListeningQuery, ListeningQuery.id == ListeningMatch.query_id)
+            .where(ListeningQuery.name == value, *window)
+        )
+    elif scope_kind == "brand":
+        query = (
+            select(m.id)
+            .outerjoin(MessageMention, MessageMention.message_id == m.id)
+            .where(*window, MessageMention.handle_key == value)
+        )
+    else:
+        query = select(m.id).where(*window)
+    ids = [int(i) for i in session.execute(query.order_by(m.id).limit(3000)).scalars()]
+    if not ids:
+        return []
+    msgs = load_messages(session, ids)
+    analysis = sentiment_topics_for(session, ids)
+    if scope_kind == "brand":
+        assign_brands(session, msgs)
+        msgs = [x for x in msgs if x.brand == value]
+    elif scope_kind == "topic":
+        msgs = [x for x in msgs if (a := analysis.get(x.id)) is not None and value in a.topics]
+
+    def rank(x: Any) -> tuple[Any, ...]:
+        a = analysis.get(x.id)
+        negative = a is not None and a.sentiment == "negative"
+        complaint = a is not None and a.intent == "complaint"
+        return (
+            -(negative if kind == "negative" else 0),
+            -x.reshares,
+            -(complaint or negative),
+            x.created_at,
+            x.id,
+        )
+
+    return [x.id for x in sorted(msgs, key=rank)[:EXAMPLES]]
+
+
+# ----------------------------------------------------------------- velocity
+
+
+def _velocity(session: Session, rule: RuleSpec, since: datetime, until: datetime) -> list[Alert]:
+    t = InsightThreadHour
+    mean = session.execute(
+        select(func.avg(t.activity)).where(t.hour >= since, t.hour < until)
+    ).scalar_one_or_none()
+    expected = float(mean or 0.0)
+    rows = session.execute(
+        select(t.thread_id, t.hour, t.messages, t.reshares, t.activity, t.negative, t.complaints)
+        .where(
+            t.hour >= since,
+            t.hour < until,
+            t.activity >= rule.threshold,
+            t.messages >= rule.min_count,
+            or_(t.negative > 0, t.complaints > 0),
+        )
+        .order_by(t.thread_id, t.hour)
+    ).all()
+    per_thread: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        per_thread[int(row[0])].append(row)
+    alerts = []
+    for thread_id, cells in per_thread.items():
+        hits = [
+            Hit(as_utc(c[1]), float(c[4]), expected, float(c[4]) / max(expected, 1.0), "")
+            for c in cells
+        ]
+        detail = {as_utc(c[1]): c for c in cells}
+        for run in _merge(hits, HOUR):
+            start, end = run[0].start, run[-1].start + HOUR
+            parts = []
+            for h in run:
+                c = detail[h.start]
+                parts.append(
+                    f"{_label(h.start, 'hour')}: {c[4]} replies+reshares "
+                    f"({c[2]} messages, {c[3]} reshares; {c[5]} negative, {c[6]} complaints)"
+                )
+            observed = sum(h.observed for h in run)
+            ids = [
+                int(i)
+                for i in session.execute(
+                    select(Message.id)
+                    .where(
+                        Message.thread_id == thread_id,
+                        Message.created_at >= start,
+                        Message.created_at < end,
+                    )
+                    .order_by(Message.created_at, Message.id)
+                    .limit(EXAMPLES)
+                ).scalars()
+            ]
+            alerts.append(
+                Alert(
+                    kind="velocity",
+                    scope=f"thread:{thread_id}",
+                    start=start,
+                    end=end,
+                    observed=observed,
+                    expected=round(expected * len(run), 2),
+                    reason=(
+                        f"thread {thread_id} moving fast: "
+                        + "; ".join(parts)
+                        + f"; an active thread-hour in range averages {expected:.1f} "
+                        f"(rule {rule.name}: ≥ {rule.threshold:g} per hour with a "
+                        "negative or complaining message)"
+                    ),
+                    example_message_ids=ids,
+                    z=round(max(h.z for h in run), 2),
+                    rule=rule.name,
+                    bucket="hour",
+                )
+            )
+    return alerts
+
+
+# ----------------------------------------------------------------- entry point
+
+
+def compute_alerts(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    rules: Sequence[RuleSpec] | None = None,
+) -> AlertsResult:
+    """Alerts in [since, until) (default: every stored hour) under ``rules``
+    (default: the effective rules)."""
+    rules = list(rules) if rules is not None else effective_rules(session)
+    first, last = data_start(session), data_end(session)
+    if first is None or last is None:
+        return AlertsResult(since=since, until=until, alerts=[], rules=rules)
+    lo = max(floor_hour(since), first) if since is not None else first
+    hi = min(ceil_hour(until), last) if until is not None else last
+    alerts: list[Alert] = []
+    if hi <= lo:
+        return AlertsResult(since=since or lo, until=until or hi, alerts=[], rules=rules)
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        if rule.kind == "velocity":
+            alerts.extend(_velocity(session, rule, lo, hi))
+            continue
+        step = DAY if rule.bucket == "day" else HOUR
+        history_from = max(first, _bucket_of(lo, rule.bucket) - rule.baseline_days * DAY)
+        all_series = _series(session, rule.scope, history_from, hi, rule.bucket)
+        origin = _bucket_of(first, rule.bucket)
+        for series in all_series.values():
+            hits = detect(series, rule, lo, hi, origin)
+            for run in _merge(hits, step):
+                start, end = run[0].start, run[-1].start + step
+                observed = sum(h.observed for h in run)
+                expected = sum(h.expected for h in run)
+                what = "inbound messages" if rule.kind == "volume" else "negative messages"
+                reason = (
+                    f"{rule.kind} spike on {series.scope}: {observed:.0f} {what} vs "
+                    f"{expected:.1f} expected; "
+                    + "; ".join(h.detail for h in run)
+                    + f" (rule {rule.name}: z ≥ {rule.threshold:g}, at least {rule.min_count})"
+                )
+                alerts.append(
+                    Alert(
+                        kind=rule.kind,
+                        scope=series.scope,
+                        start=start,
+                        end=end,
+                        observed=round(observed, 2),
+                        expected=round(expected, 2),
+                        reason=reason,
+                        example_message_ids=_examples(session, series.scope, start, end, rule.kind),
+                        z=round(max(h.z for h in run), 2),
+                        rule=rule.name,
+                        bucket=rule.bucket,
+                    )
+                )
+    alerts.sort(key=lambda a: (a.start, a.kind, a.scope))
+    return AlertsResult(since=lo, until=hi, alerts=_dedupe(alerts), rules=rules)
+
+
+def _dedupe(alerts: list[Alert]) -> list[Alert]:
+    """Two rules finding the same (kind, scope, start): keep the stronger."""
+    best: dict[str, Alert] = {}
+    for a in alerts:
+        if a.fingerprint not in best or a.z > best[a.fingerprint].z:
+            best[a.fingerprint] = a
+    return [a for a in alerts if best[a.fingerprint] is a]
+
+
+def alerts_tables(result: AlertsResult) -> list[CsvTable]:
+    return [
+        CsvTable(
+            "alerts",
+            [
+                "kind",
+                "scope",
+                "start",
+                "end",
+                "observed",
+                "expected",
+                "z",
+                "rule",
+                "reason",
+                "example_message_ids",
+            ],
+            [
+                [
+                    a.kind,
+                    a.scope,
+                    a.start,
+                    a.end,
+                    a.observed,
+                    a.expected,
+                    a.z,
+                    a.rule,
+                    a.reason,
+                    a.example_message_ids,
+                ]
+                for a in result.alerts
+            ],
+        ),
+        rules_table(result.rules),
+    ]
+
+
+def rules_table(rules: Sequence[RuleSpec]) -> CsvTable:
+    fields = list(RuleSpec.model_fields)
+    return CsvTable("rules", fields, [[getattr(r, f) for f in fields] for r in rules])
