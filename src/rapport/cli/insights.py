@@ -14,7 +14,8 @@ from rich.table import Table
 
 from rapport.cli.output import emit_json, parse_when, stderr, stdout
 from rapport.cli.schema_guard import ensure_schema
-from rapport.reports import buckets, service
+from rapport.conversations.querylang import QueryError
+from rapport.reports import buckets, listening, service
 from rapport.reports.alerts import (
     RuleSpec,
     alerts_tables,
@@ -23,6 +24,7 @@ from rapport.reports.alerts import (
     rules_table,
 )
 from rapport.reports.csvexport import CsvTable, write_tables
+from rapport.reports.errors import InsightsError
 from rapport.reports.filters import InsightFilter
 from rapport.reports.trends import compute_trends, trends_tables
 from rapport.storage.engine import session_scope
@@ -32,7 +34,7 @@ insights_app = typer.Typer(
     no_args_is_help=True,
 )
 alerts_app = typer.Typer(
-    help="Spike alerts (volume, negative sentiment, thread velocity), their rules and notifications.",
+    help="Spike alerts (volume, negative sentiment, thread velocity), rules, notifications.",
     invoke_without_command=True,
 )
 rule_app = typer.Typer(help="Alert rules: set, remove.", no_args_is_help=True)
@@ -108,7 +110,9 @@ def trends(
     since: str | None = SINCE,
     until: str | None = UNTIL,
     channel: str | None = typer.Option(None, "--channel", help="Only this channel."),
-    brand: str | None = typer.Option(None, "--brand", help="Only messages by/to this brand handle."),
+    brand: str | None = typer.Option(
+        None, "--brand", help="Only messages by/to this brand handle."
+    ),
     topic: str | None = typer.Option(None, "--topic", help="Only messages with this topic label."),
     query: str | None = typer.Option(None, "--query", help="Only matches of this listening query."),
     top: int = typer.Option(5, "--top", min=0, help="Top topics per bucket."),
@@ -279,3 +283,127 @@ def notify(since: str | None = SINCE, until: str | None = UNTIL, json_out: bool 
     )
     for err in summary.errors:
         stderr.print(f"[yellow]{err}[/yellow]", highlight=False)
+
+
+# ----------------------------------------------------------------- listening
+
+listen_app = typer.Typer(
+    help="Listening queries: saved boolean queries, tagged as messages arrive.",
+    no_args_is_help=True,
+)
+
+
+@listen_app.command("add")
+def listen_add(
+    name: str = typer.Argument(..., help="A short name (letters, digits, '_', '-', '.')."),
+    query: str = typer.Argument(
+        ..., help='The query: words, "phrases", prefix*, AND, OR, NOT, -word, (groups).'
+    ),
+    brand: str | None = typer.Option(
+        None, "--brand", help="The query is about our brand HANDLE (share of voice)."
+    ),
+    competitor: str | None = typer.Option(
+        None, "--competitor", help="The query is about competitor HANDLE (share of voice)."
+    ),
+    as_user: str | None = AS_USER,
+    json_out: bool = JSON,
+) -> None:
+    """Save a listening query and tag every stored message it matches."""
+    if brand and competitor:
+        raise typer.BadParameter("a query is about a brand or a competitor, not both")
+    kind = "brand" if brand else "competitor" if competitor else "general"
+    ensure_schema()
+    with session_scope(write=True) as session:
+        actor = service.authorize(session, as_user, "listening.write")
+        try:
+            saved = listening.do_add_query(
+                session,
+                listening.QueryCreate(
+                    name=name,
+                    query=query,
+                    kind=kind,
+                    brand=brand or competitor,
+                ),
+                actor=actor,
+            )
+        except QueryError as exc:
+            raise InsightsError(f"{exc}\n{exc.caret()}") from None
+    if json_out:
+        emit_json(saved)
+    else:
+        stdout.print(f"listening query {saved.name} saved: {saved.matches} stored messages match")
+
+
+@listen_app.command("list")
+def listen_list(json_out: bool = JSON, csv_path: Path | None = CSV) -> None:
+    """The saved listening queries and how many messages each matched."""
+    found = _read(listening.list_queries)
+    table = listening.queries_table(found)
+    if _finish(
+        {"queries": [q.model_dump(mode="json") for q in found]}, [table], json_out, csv_path
+    ):
+        return
+    _print_table(table, title="listening queries")
+
+
+@listen_app.command("run")
+def listen_run(
+    name: str,
+    by: str = typer.Option("day", "--by", help="hour, day or week."),
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    channel: str | None = typer.Option(None, "--channel"),
+    limit: int = typer.Option(20, "--limit", min=0, help="How many of the newest matches to show."),
+    json_out: bool = JSON,
+    csv_path: Path | None = CSV,
+) -> None:
+    """A query's matches: its trend and its newest matches with the terms found."""
+    if by not in ("hour", "day", "week"):
+        raise typer.BadParameter(f"--by must be hour, day or week, not {by!r}")
+    flt = InsightFilter(
+        since=parse_when(since, "--since"), until=parse_when(until, "--until"), channel=channel
+    )
+    run = _read(lambda s: listening.run_query(s, name, flt, by=by, examples=limit))  # type: ignore[arg-type]
+    tables = listening.run_tables(run)
+    if _finish(run, tables, json_out, csv_path):
+        return
+    stdout.print(f"[bold]{run.query.name}[/bold] ({run.query.query}): {run.matches} matches")
+    _print_table(tables[0], limit=limit, title="newest matches")
+
+
+@listen_app.command("remove")
+def listen_remove(name: str, as_user: str | None = AS_USER) -> None:
+    """Remove a listening query and its tags."""
+    ensure_schema()
+    with session_scope(write=True) as session:
+        actor = service.authorize(session, as_user, "listening.write")
+        listening.do_remove_query(session, name, actor=actor)
+    stdout.print(f"listening query {name} removed")
+
+
+@insights_app.command("share-of-voice")
+def share_of_voice_cmd(
+    by: str = typer.Option("day", "--by", help="hour, day or week."),
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    channel: str | None = typer.Option(None, "--channel"),
+    json_out: bool = JSON,
+    csv_path: Path | None = CSV,
+) -> None:
+    """Share of voice between the brand and competitor listening queries."""
+    if by not in ("hour", "day", "week"):
+        raise typer.BadParameter(f"--by must be hour, day or week, not {by!r}")
+    flt = InsightFilter(
+        since=parse_when(since, "--since"), until=parse_when(until, "--until"), channel=channel
+    )
+    sov = _read(lambda s: listening.share_of_voice(s, flt, by=by))  # type: ignore[arg-type]
+    tables = listening.share_tables(sov)
+    if _finish(sov, tables, json_out, csv_path):
+        return
+    if not sov.series:
+        stdout.print(
+            "no brand or competitor listening queries in range "
+            "(`rapport listen add NAME QUERY --brand HANDLE`)"
+        )
+        return
+    _print_table(tables[1], title="share of voice")

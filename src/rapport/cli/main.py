@@ -85,6 +85,7 @@ app.add_typer(analysis.intents_app, name="intents")
 app.command("eval")(analysis.evaluate)
 app.add_typer(insights.insights_app, name="insights")
 app.add_typer(insights.alerts_app, name="alerts")
+app.add_typer(insights.listen_app, name="listen")
 
 
 def main() -> None:

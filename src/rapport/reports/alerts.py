@@ -60,6 +60,9 @@ MIN_HISTORY = 3
 #: 1 / Φ⁻¹(3/4): turns a MAD into a standard deviation for normal data.
 MAD_SCALE = 1.4826
 EXAMPLES = 5
+#: Anomalous buckets at most this many buckets apart are one alert (a storm
+#: does not stop being one event because one hour in it was ordinary).
+MERGE_GAP = 3
 DAY = timedelta(days=1)
 
 
@@ -80,11 +83,15 @@ class RuleSpec(BaseModel):
     default: bool = False
 
 
+#: Hourly counts vary more than Poisson (z ≥ 5 for volume); a shift in the
+#: negative share is judged against its own spread and sampling error (z ≥ 3.5).
 DEFAULT_RULES = (
-    RuleSpec(name="volume-all", kind="volume", scope="all", min_count=30, default=True),
-    RuleSpec(name="volume-brand", kind="volume", scope="brand", default=True),
-    RuleSpec(name="volume-query", kind="volume", scope="query", default=True),
-    RuleSpec(name="volume-topic", kind="volume", scope="topic", default=True),
+    RuleSpec(
+        name="volume-all", kind="volume", scope="all", threshold=5, min_count=30, default=True
+    ),
+    RuleSpec(name="volume-brand", kind="volume", scope="brand", threshold=5, default=True),
+    RuleSpec(name="volume-query", kind="volume", scope="query", threshold=5, default=True),
+    RuleSpec(name="volume-topic", kind="volume", scope="topic", threshold=5, default=True),
     RuleSpec(name="negative-all", kind="negative", scope="all", default=True),
     RuleSpec(name="negative-brand", kind="negative", scope="brand", default=True),
     RuleSpec(name="negative-query", kind="negative", scope="query", default=True),
@@ -197,13 +204,17 @@ def _series(
         conds = [b.direction == INBOUND, b.hour >= lo, b.hour < hi]
         names: dict[int, str] = {}
         if kind == "query":
-            query_rows = session.execute(select(ListeningQuery.id, ListeningQuery.name)).all()
-            names = {int(i): n for i, n in query_rows}
+            query_rows = session.execute(
+                select(ListeningQuery.id, ListeningQuery.name, ListeningQuery.brand)
+            ).all()
+            names = {int(i): n for i, n, _ in query_rows}
+            branded = {int(i) for i, _, brand in query_rows if brand}
             if value:
                 wanted = [i for i, n in names.items() if n == value]
-                conds.append(b.query_id.in_(wanted or [-1]))
             else:
-                conds.append(b.query_id > ALL_MESSAGES)
+                # Every query but those about a brand: the brand scope watches those.
+                wanted = [i for i, n in names.items() if i not in branded]
+            conds.append(b.query_id.in_(wanted or [-1]))
             key_col: Any = b.query_id
         else:
             conds.append(b.query_id == ALL_MESSAGES)
@@ -345,10 +356,12 @@ def detect(
     return hits
 
 
-def _merge(hits: list[Hit], step: timedelta) -> list[list[Hit]]:
+def _merge(hits: list[Hit], step: timedelta, gap: int = 1) -> list[list[Hit]]:
+    """Runs of hits, a hit joining the run when it starts at most ``gap``
+    buckets after the run's last one."""
     runs: list[list[Hit]] = []
     for hit in sorted(hits, key=lambda h: h.start):
-        if runs and hit.start - runs[-1][-1].start <= step:
+        if runs and hit.start - runs[-1][-1].start <= gap * step:
             runs[-1].append(hit)
         else:
             runs.append([hit])
@@ -515,7 +528,7 @@ def compute_alerts(
         origin = _bucket_of(first, rule.bucket)
         for series in all_series.values():
             hits = detect(series, rule, lo, hi, origin)
-            for run in _merge(hits, step):
+            for run in _merge(hits, step, MERGE_GAP):
                 start, end = run[0].start, run[-1].start + step
                 observed = sum(h.observed for h in run)
                 expected = sum(h.expected for h in run)
