@@ -15,7 +15,7 @@ from rich.table import Table
 from rapport.cli.output import emit_json, parse_when, stderr, stdout
 from rapport.cli.schema_guard import ensure_schema
 from rapport.conversations.querylang import QueryError
-from rapport.reports import buckets, listening, service
+from rapport.reports import buckets, listening, perception, response, service, social_sales
 from rapport.reports.alerts import (
     RuleSpec,
     alerts_tables,
@@ -26,6 +26,7 @@ from rapport.reports.alerts import (
 from rapport.reports.csvexport import CsvTable, write_tables
 from rapport.reports.errors import InsightsError
 from rapport.reports.filters import InsightFilter
+from rapport.reports.summary import ReportFilter
 from rapport.reports.trends import compute_trends, trends_tables
 from rapport.storage.engine import session_scope
 
@@ -407,3 +408,113 @@ def share_of_voice_cmd(
         )
         return
     _print_table(tables[1], title="share of voice")
+
+
+# ----------------------------------------------------------------- perception, response, sales
+
+belief_app = typer.Typer(
+    help="Why the company believes customers engage (for the perception gap).",
+    no_args_is_help=True,
+)
+insights_app.add_typer(belief_app, name="belief")
+
+
+@insights_app.command("perception-gap")
+def perception_gap(
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    channel: str | None = typer.Option(None, "--channel"),
+    examples: int = typer.Option(5, "--examples", min=0, help="Example messages per reason."),
+    json_out: bool = JSON,
+    csv_path: Path | None = CSV,
+) -> None:
+    """Why customers engage (from what they write) against why we believe they do."""
+    lo, hi = parse_when(since, "--since"), parse_when(until, "--until")
+    result = _read(
+        lambda s: perception.compute_perception_gap(
+            s, since=lo, until=hi, channel=channel, examples=examples
+        )
+    )
+    tables = perception.perception_tables(result)
+    if _finish(result, tables, json_out, csv_path):
+        return
+    stdout.print(f"{result.classified} of {result.messages} inbound messages classified")
+    _print_table(tables[0], title="perception gap")
+    if result.note:
+        stdout.print(f"[dim]{result.note}[/dim]")
+
+
+@belief_app.command("set")
+def belief_set(
+    ranking: str = typer.Argument(
+        ...,
+        help="Reasons, most important first, comma-separated: " + ",".join(perception.REASONS),
+    ),
+    as_user: str | None = AS_USER,
+    json_out: bool = JSON,
+) -> None:
+    """Record the company's believed ranking of why customers engage (managers)."""
+    ensure_schema()
+    with session_scope(write=True) as session:
+        actor = service.authorize(session, as_user, "insights.belief")
+        reasons = service.do_set_belief(session, ranking, actor=actor)
+    if json_out:
+        emit_json({"ranking": reasons, "shares": perception.borda(reasons)})
+    else:
+        stdout.print("believed ranking recorded: " + " > ".join(reasons))
+
+
+@belief_app.command("show")
+def belief_show(json_out: bool = JSON) -> None:
+    """The recorded believed ranking."""
+    belief = _read(perception.stored_belief)
+    if json_out:
+        emit_json({"belief": belief.model_dump(mode="json") if belief else None})
+    elif belief is None:
+        stdout.print("no believed ranking recorded (`rapport insights belief set ...`)")
+    else:
+        stdout.print(
+            " > ".join(belief.ranking)
+            + f"  [dim](by {belief.updated_by}, {belief.updated_at:%Y-%m-%d})[/dim]"
+        )
+
+
+@insights_app.command("response")
+def response_cmd(
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    channel: str | None = typer.Option(None, "--channel"),
+    json_out: bool = JSON,
+    csv_path: Path | None = CSV,
+) -> None:
+    """First response time, coverage and talk/listen ratio per channel and
+    account (team, agent and SLA breaches once engagement is installed)."""
+    flt = ReportFilter(
+        since=parse_when(since, "--since"), until=parse_when(until, "--until"), channel=channel
+    )
+    result = _read(lambda s: response.compute_response(s, flt))
+    tables = response.response_tables(result)
+    if _finish(result, tables, json_out, csv_path):
+        return
+    _print_table(tables[0], title="response")
+    _print_table(tables[1], title=f"talk/listen (target {result.talk_target:.0%} talk)")
+    stdout.print(f"[dim]{result.engagement}[/dim]")
+
+
+@insights_app.command("social-sales")
+def social_sales_cmd(
+    window: int = typer.Option(
+        90, "--window-days", min=1, help="Days after a complaint that count."
+    ),
+    json_out: bool = JSON,
+    csv_path: Path | None = CSV,
+) -> None:
+    """Revenue and purchase frequency of socially engaged customers vs others,
+    and revenue after a resolved vs an unresolved complaint (correlation only)."""
+    result = _read(lambda s: social_sales.compute_social_to_sales(s, window_days=window))
+    tables = social_sales.social_sales_tables(result)
+    if _finish(result, tables, json_out, csv_path):
+        return
+    _print_table(tables[0], title="engaged vs other customers")
+    _print_table(tables[1], title=f"revenue in the {window} days after a complaint")
+    stdout.print(f"[yellow]{result.caveat}[/yellow]")

@@ -533,11 +533,12 @@ def compute_alerts(
                 observed = sum(h.observed for h in run)
                 expected = sum(h.expected for h in run)
                 what = "inbound messages" if rule.kind == "volume" else "negative messages"
+                peak = max(run, key=lambda h: h.z)
                 reason = (
                     f"{rule.kind} spike on {series.scope}: {observed:.0f} {what} vs "
-                    f"{expected:.1f} expected; "
-                    + "; ".join(h.detail for h in run)
-                    + f" (rule {rule.name}: z ≥ {rule.threshold:g}, at least {rule.min_count})"
+                    f"{expected:.1f} expected in {len(run)} anomalous {rule.bucket}"
+                    f"{'s' if len(run) > 1 else ''}; peak {peak.detail} "
+                    f"(rule {rule.name}: z ≥ {rule.threshold:g}, at least {rule.min_count})"
                 )
                 alerts.append(
                     Alert(

@@ -295,3 +295,12 @@ def do_set_setting(session: Session, key: str, value: Any, *, actor: str) -> Non
         subject_id=key,
         details={"value": value},
     )
+
+
+def do_set_belief(session: Session, ranking: str | list[str], *, actor: str) -> list[str]:
+    """Record why the company believes customers engage, best reason first."""
+    from rapport.reports.perception import BELIEF_KEY, parse_ranking
+
+    reasons = parse_ranking(ranking)
+    do_set_setting(session, BELIEF_KEY, {"ranking": reasons}, actor=actor)
+    return reasons

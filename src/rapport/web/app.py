@@ -30,6 +30,7 @@ from rapport.web.api import audit as audit_api
 from rapport.web.api import auth as auth_api
 from rapport.web.api import channels as channels_api
 from rapport.web.api import conversations as conversations_api
+from rapport.web.api import insights as insights_api
 from rapport.web.api import network as network_api
 from rapport.web.api import people as people_api
 from rapport.web.api import reports as reports_api
@@ -58,6 +59,7 @@ API_ROUTERS = [
     channels_api.router,
     webhooks.router,
     network_api.router,
+    insights_api.router,
 ]
 PAGE_ROUTERS = [
     home_pages.router,
