@@ -118,7 +118,7 @@ def _texts(session: Session, ids: Sequence[int]) -> Iterable[tuple[int, str, str
         select(Message.id, Message.text, Identity.handle)
         .outerjoin(Identity, Identity.id == Message.author_identity_id)
         .where(in_values(session, Message.id, list(ids)))
-    ).tuples()
+    ).all()
 
 
 def _tag(
