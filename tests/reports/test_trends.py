@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select
@@ -243,4 +244,4 @@ def test_day_axis_has_no_gaps(airline) -> None:
     with session_scope() as session:
         t = compute_trends(session, top_topics=0)
     starts = [b.start for b in t.buckets]
-    assert all(b - a == timedelta(days=1) for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a == timedelta(days=1) for a, b in pairwise(starts))
