@@ -120,6 +120,10 @@ def dashboards_page(
         "top_topics": sorted(topics.items(), key=lambda kv: -kv[1][0])[:10],
         "sales": compute_social_to_sales(session),
         "insights_json": script_json(chart_data(trends, alerts.alerts, sov)),
+        "trend_csv_url": "/api/v1/insights/trends?"
+        + urlencode(
+            {"by": bucket, "format": "csv", **{k: v for k, v in query.items() if k != "bucket"}}
+        ),
         "perception_url": "/api/v1/insights/perception-gap?"
         + urlencode({k: v for k, v in query.items() if k != "bucket"}),
     }
