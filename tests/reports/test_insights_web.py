@@ -115,7 +115,9 @@ def test_the_dashboards_draw_the_insight_panels(airline, password_hash: str) -> 
                 expect(page.locator(f"#chart-insights-{chart}[data-rendered=true]")).to_have_count(
                     1
                 )
-            expect(page.locator("#panel-alerts tbody tr").first).to_contain_text("volume")
+            expect(page.locator("#panel-alerts tbody tr").first).to_contain_text(
+                "volume", timeout=30_000
+            )
             expect(page.locator("#panel-sov")).to_contain_text("united (ours)")
             drawn = page.evaluate(
                 """() => Chart.getChart('chart-insights-trend').data.datasets

@@ -7,13 +7,15 @@ simply absent from the result, and callers treat it as unknown.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from rapport.analysis.errors import CustomIntentsNotFound
 from rapport.analysis.models import AnalysisTopic, CustomIntentSet
@@ -98,13 +100,15 @@ def sentiment_topics_for(
             row_type.sentiment,
             row_type.sentiment_score,
             row_type.intent,
-            row_type.topics,
+            type_coerce(row_type.topics, NullType()),
         ).where(in_values(session, row_type.message_id, list(message_ids)))
     )
-    return {
-        int(mid): SentimentTopics(sentiment, float(score), intent, tuple(topics or ()))
-        for mid, sentiment, score, intent, topics in rows
-    }
+    out = {}
+    for mid, sentiment, score, intent, topics in rows:
+        if isinstance(topics, str):  # the JSON text, parsed only when it holds labels
+            topics = json.loads(topics) if topics not in ("[]", "null") else ()
+        out[int(mid)] = SentimentTopics(sentiment, float(score), intent, tuple(topics or ()))
+    return out
 
 
 def count_analysed(session: Session) -> int:

@@ -39,7 +39,7 @@ def register(name: str, bench: Bench) -> None:
 
 
 def available() -> dict[str, Bench]:
-    from rapport.bench import analysis, channels, ingest, network, people, scale, web
+    from rapport.bench import analysis, channels, ingest, insights, network, people, scale, web
 
     register("ingest", ingest.run)
     register("channels", channels.run)
@@ -48,4 +48,5 @@ def available() -> dict[str, Bench]:
     register("web", web.run)
     register("scale", scale.run)
     register("analysis", analysis.run)
+    register("insights", insights.run)
     return dict(_registry)

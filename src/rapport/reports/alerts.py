@@ -26,13 +26,16 @@ Read from the hourly buckets; the formula is documented in docs/INSIGHTS.md:
 from __future__ import annotations
 
 import hashlib
+import math
 import statistics
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -286,11 +289,6 @@ def share_z(negative: float, n: float, history: Sequence[float]) -> tuple[float,
     return p0, sigma, (p - p0) / sigma
 
 
-def _history(start: datetime, step: timedelta, days: int, first: datetime) -> list[datetime]:
-    lag = DAY if step == HOUR else step
-    return [start - k * lag for k in range(1, days + 1) if start - k * lag >= first]
-
-
 def _label(start: datetime, bucket: str) -> str:
     return start.strftime("%Y-%m-%d") if bucket == "day" else start.strftime("%Y-%m-%d %H:00")
 
@@ -303,57 +301,107 @@ def detect(
     first: datetime,
 ) -> list[Hit]:
     """Anomalous buckets of one series in [since, until)."""
+    return detect_many([series], rule, since, until, first).get(series.scope, [])
+
+
+def _dense(
+    values: Sequence[dict[datetime, float]], origin: datetime, step: timedelta, size: int
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    out = np.zeros((len(values), size))
+    for i, per in enumerate(values):
+        for at, v in per.items():
+            k = int((at - origin) / step)
+            if 0 <= k < size:
+                out[i, k] = v
+    return out
+
+
+def _lagged(
+    m: np.ndarray[Any, np.dtype[np.float64]], lag: int, days: int
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """(days, scopes, T): the value ``k * lag`` buckets before, NaN before the data."""
+    out = np.full((days, *m.shape), np.nan)
+    for k in range(1, days + 1):
+        shift = k * lag
+        if shift < m.shape[1]:
+            out[k - 1, :, shift:] = m[:, : m.shape[1] - shift]
+    return out
+
+
+def detect_many(
+    series: Sequence[Series],
+    rule: RuleSpec,
+    since: datetime,
+    until: datetime,
+    first: datetime,
+) -> dict[str, list[Hit]]:
+    """Anomalous buckets of each series in [since, until): the module's
+    formula, computed for every scope and bucket at once."""
+    if not series:
+        return {}
     step = DAY if rule.bucket == "day" else HOUR
-    hits: list[Hit] = []
-    at = _bucket_of(since, rule.bucket)
+    lag = 1 if rule.bucket == "day" else 24
+    origin = _bucket_of(first, rule.bucket)
+    start = max(_bucket_of(since, rule.bucket), origin)
+    size = int((until - origin) / step) + 1
+    lo = int((start - origin) / step)
     baseline_words = (
         "the same hour on the previous days" if rule.bucket == "hour" else "the previous days"
     )
-    while at < until:
-        past = _history(at, step, rule.baseline_days, first)
-        if len(past) >= MIN_HISTORY:
-            if rule.kind == "volume":
-                observed = series.messages.get(at, 0.0)
-                if observed >= rule.min_count:
-                    expected, sigma, z = robust_z(
-                        observed, [series.messages.get(p, 0.0) for p in past]
-                    )
-                    if z >= rule.threshold:
-                        hits.append(
-                            Hit(
-                                at,
-                                observed,
-                                expected,
-                                z,
-                                f"{_label(at, rule.bucket)}: {observed:.0f} inbound vs median "
-                                f"{expected:.0f} of {baseline_words} ({len(past)}), "
-                                f"σ {sigma:.1f}, z {z:.1f}",
-                            )
-                        )
-            else:
-                n = series.analysed.get(at, 0.0)
-                neg = series.negative.get(at, 0.0)
-                shares = [
-                    series.negative.get(p, 0.0) / series.analysed[p]
-                    for p in past
-                    if series.analysed.get(p, 0.0) > 0
-                ]
-                if neg >= rule.min_count and n > 0 and len(shares) >= MIN_HISTORY:
-                    p0, sigma, z = share_z(neg, n, shares)
-                    if z >= rule.threshold:
-                        hits.append(
-                            Hit(
-                                at,
-                                neg,
-                                p0 * n,
-                                z,
-                                f"{_label(at, rule.bucket)}: {neg:.0f} of {n:.0f} analysed "
-                                f"negative ({neg / n:.0%}) vs usual {p0:.0%} (median of "
-                                f"{baseline_words}, {len(shares)}), σ {sigma:.3f}, z {z:.1f}",
-                            )
-                        )
-        at += step
-    return hits
+    out: dict[str, list[Hit]] = {}
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if rule.kind == "volume":
+            m = _dense([x.messages for x in series], origin, step, size)
+            hist = _lagged(m, lag, rule.baseline_days)
+            avail = np.sum(~np.isnan(hist), axis=0)
+            expected = np.nanmedian(hist, axis=0)
+            mad = np.nanmedian(np.abs(hist - expected), axis=0)
+            sigma = np.maximum(MAD_SCALE * mad, np.sqrt(np.maximum(expected, 1.0)))
+            z = (m - expected) / sigma
+            observed = m
+            fire = (avail >= MIN_HISTORY) & (m >= rule.min_count) & (z >= rule.threshold)
+        else:
+            n = _dense([x.analysed for x in series], origin, step, size)
+            neg = _dense([x.negative for x in series], origin, step, size)
+            share = np.where(n > 0, neg / np.where(n > 0, n, 1.0), np.nan)
+            hist = _lagged(share, lag, rule.baseline_days)
+            avail = np.sum(~np.isnan(hist), axis=0)
+            p0 = np.nanmedian(hist, axis=0)
+            mad = np.nanmedian(np.abs(hist - p0), axis=0)
+            safe_n = np.where(n > 0, n, 1.0)
+            binomial = np.sqrt(np.maximum(p0 * (1 - p0), 0.25 / safe_n) / safe_n)
+            sigma = np.maximum(MAD_SCALE * mad, binomial)
+            z = (share - p0) / sigma
+            observed, expected = neg, p0 * n
+            fire = (
+                (avail >= MIN_HISTORY) & (n > 0) & (neg >= rule.min_count) & (z >= rule.threshold)
+            )
+        fire[:, :lo] = False
+        fire[:, math.ceil((until - origin) / step) :] = False
+    for i, k in zip(*np.nonzero(fire), strict=True):
+        at = origin + int(k) * step
+        scope = series[i].scope
+        obs, exp, zz, sg = (
+            float(observed[i, k]),
+            float(expected[i, k]),
+            float(z[i, k]),
+            float(sigma[i, k]),
+        )
+        if rule.kind == "volume":
+            detail = (
+                f"{_label(at, rule.bucket)}: {obs:.0f} inbound vs median {exp:.0f} of "
+                f"{baseline_words} ({int(avail[i, k])}), σ {sg:.1f}, z {zz:.1f}"
+            )
+        else:
+            total = float(n[i, k])
+            detail = (
+                f"{_label(at, rule.bucket)}: {obs:.0f} of {total:.0f} analysed negative "
+                f"({obs / total:.0%}) vs usual {float(p0[i, k]):.0%} (median of "
+                f"{baseline_words}, {int(avail[i, k])}), σ {sg:.3f}, z {zz:.1f}"
+            )
+        out.setdefault(scope, []).append(Hit(at, obs, exp, zz, detail))
+    return out
 
 
 def _merge(hits: list[Hit], step: timedelta, gap: int = 1) -> list[list[Hit]]:
@@ -525,9 +573,9 @@ def compute_alerts(
         step = DAY if rule.bucket == "day" else HOUR
         history_from = max(first, _bucket_of(lo, rule.bucket) - rule.baseline_days * DAY)
         all_series = _series(session, rule.scope, history_from, hi, rule.bucket)
-        origin = _bucket_of(first, rule.bucket)
-        for series in all_series.values():
-            hits = detect(series, rule, lo, hi, origin)
+        found = detect_many(list(all_series.values()), rule, lo, hi, first)
+        for scope, hits in found.items():
+            series = all_series[scope]
             for run in _merge(hits, step, MERGE_GAP):
                 start, end = run[0].start, run[-1].start + step
                 observed = sum(h.observed for h in run)

@@ -58,7 +58,7 @@ from rapport.reports.models import (
     ListeningMatch,
     ListeningQuery,
 )
-from rapport.storage.bulk import in_values
+from rapport.storage.bulk import in_values, timestamp_writer
 
 BUCKET_VALUES = (
     "messages",
@@ -121,7 +121,6 @@ class BucketMessage:
     author_id: int | None
     parent: str | None
     thread_id: int
-    text: str
     reshares: int
     brand: str = ""
 
@@ -136,12 +135,11 @@ def load_messages(session: Session, message_ids: Sequence[int]) -> list[BucketMe
             Message.author_identity_id,
             Message.parent_external_id,
             Message.thread_id,
-            Message.text,
             _raw(Message.meta),
         ).where(in_values(session, Message.id, list(message_ids)))
     )
     out = []
-    for mid, channel_id, created, direction, author, parent, thread_id, text, meta in rows:
+    for mid, channel_id, created, direction, author, parent, thread_id, meta in rows:
         at = as_utc(created)
         out.append(
             BucketMessage(
@@ -153,7 +151,6 @@ def load_messages(session: Session, message_ids: Sequence[int]) -> list[BucketMe
                 author_id=author,
                 parent=parent,
                 thread_id=int(thread_id),
-                text=text or "",
                 reshares=reshares_of(meta),
             )
         )
@@ -221,14 +218,25 @@ def assign_brands(session: Session, msgs: Sequence[BucketMessage]) -> None:
                 )
             ):
                 parent_author[(channel_id, ext)] = author
+    several = [mid for mid, keys in mentions.items() if len(keys) > 1]
+    texts: dict[int, str] = {}
+    if several:
+        texts = {
+            int(mid): text or ""
+            for mid, text in session.execute(
+                select(Message.id, Message.text).where(in_values(session, Message.id, several))
+            )
+        }
     for m in msgs:
         brand = ""
         if m.direction == OUTBOUND and m.author_id in accounts:
             brand = accounts[m.author_id]
         elif m.parent and parent_author.get((m.channel_id, m.parent)) in accounts:
             brand = accounts[parent_author[(m.channel_id, m.parent)]]  # type: ignore[index]
+        elif len(mentions.get(m.id, ())) == 1:
+            brand = mentions[m.id][0]
         elif mentions.get(m.id):
-            lowered = m.text.casefold()
+            lowered = texts.get(m.id, "").casefold()
 
             def position(key: str, lowered: str = lowered) -> tuple[int, str]:
                 at = lowered.find("@" + key)
@@ -255,40 +263,45 @@ def matches_for(session: Session, message_ids: Sequence[int]) -> dict[int, list[
     return out
 
 
-def _dialect_insert(session: Session, table: Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
 def _upsert(
     session: Session,
     table: Table,
     keys: Sequence[str],
     values: Sequence[str],
-    rows: dict[tuple[Any, ...], list[float]],
+    rows: dict[tuple[Any, ...], list[Any]],
 ) -> None:
-    """Add ``rows`` (key tuple → value list) to ``table``'s counters."""
+    """Add ``rows`` (key tuple → value list) to ``table``'s counters: one
+    prepared ``INSERT ... ON CONFLICT DO UPDATE`` (the same SQL on SQLite
+    and PostgreSQL) run over every row through the DB-API cursor."""
     if not rows:
         return
-    stmt = _dialect_insert(session, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: table.c[c] + stmt.excluded[c] for c in values},
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    stamp = timestamp_writer(session)
+    hour_at = list(keys).index("hour")
+    cols = [*keys, *values]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(cols)}) "
+        f"VALUES ({', '.join(mark for _ in cols)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in values)
     )
-    params = [
-        {
-            **dict(zip(keys, key, strict=True)),
-            **{c: (v if c == "score_sum" else int(v)) for c, v in zip(values, vals, strict=True)},
-        }
-        for key, vals in rows.items()
-    ]
-    for start in range(0, len(params), 2000):
-        session.execute(stmt, params[start : start + 2000])
+    stamps: dict[datetime, Any] = {}
+    params = []
+    for key, vals in rows.items():
+        k = list(key)
+        hour = k[hour_at]
+        if hour not in stamps:
+            stamps[hour] = stamp(hour)
+        k[hour_at] = stamps[hour]
+        params.append((*k, *vals))
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    try:
+        cur.executemany(sql, params)
+    finally:
+        cur.close()
 
 
 def apply(
@@ -310,9 +323,11 @@ def apply(
     assign_brands(session, msgs)
     analysis = sentiment_topics_for(session, ids)
     tags = matches_for(session, ids) if matches is None else matches
-    buckets: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0.0] * 8)
-    topics: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0.0] * 5)
-    threads: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0.0] * 5)
+    # Counters stay ints (score_sum is the one float): the rows go to the
+    # database as they are.
+    buckets: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * 8)
+    topics: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * 5)
+    threads: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * 5)
     for m in msgs:
         a = analysis.get(m.id)
         queries = tags.get(m.id, [])
@@ -407,7 +422,7 @@ def on_threads_merged(session: Session, survivor: int, absorbed: list[int]) -> N
     if not rows:
         return
     session.execute(delete(t).where(in_values(session, t.thread_id, absorbed)))
-    merged: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0.0] * 5)
+    merged: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * 5)
     for hour, *values in rows:
         cell = merged[(survivor, hour)]
         for i, v in enumerate(values):
