@@ -420,8 +420,8 @@ def _merge(hits: list[Hit], step: timedelta, gap: int = 1) -> list[list[Hit]]:
 
 
 def _examples(session: Session, scope: str, start: datetime, end: datetime, kind: str) -> list[int]:
-    """A few messages of the alert: negative first (for negative alerts),
-    most reshared, complaints."""
+    """A few messages of the alert: negative or complaining ones first (an
+    alert is about trouble), then the most reshared, then the earliest."""
     scope_kind, _, value = scope.partition(":")
     m = Message
     window = [m.created_at >= start, m.created_at < end, m.direction == INBOUND]
@@ -455,13 +455,7 @@ def _examples(session: Session, scope: str, start: datetime, end: datetime, kind
         a = analysis.get(x.id)
         negative = a is not None and a.sentiment == "negative"
         complaint = a is not None and a.intent == "complaint"
-        return (
-            -(negative if kind == "negative" else 0),
-            -x.reshares,
-            -(complaint or negative),
-            x.created_at,
-            x.id,
-        )
+        return (-(negative or complaint), -negative, -x.reshares, x.created_at, x.id)
 
     return [x.id for x in sorted(msgs, key=rank)[:EXAMPLES]]
 
