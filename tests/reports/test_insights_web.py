@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
 
 from rapport.web.app import create_app
-from tests.web.conftest import Account, _free_port, make_accounts, password_hash  # noqa: F401
+from tests.web.conftest import Account, make_accounts, password_hash, serving  # noqa: F401
 from tests.web.test_browser import CHROMIUM, FLAGS, SHOTS, log_in
 
 
@@ -92,44 +89,28 @@ def test_the_dashboards_draw_the_insight_panels(airline, password_hash: str) -> 
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed: run `make browser`")
     accounts = make_accounts(password_hash)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     problems: list[str] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-            page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-            page.set_default_timeout(20_000)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            log_in(page, base, accounts["analyst"], "/dashboards")
-            for chart in ("trend", "sov", "perception"):
-                expect(page.locator(f"#chart-insights-{chart}[data-rendered=true]")).to_have_count(
-                    1
-                )
-            expect(page.locator("#panel-alerts tbody tr").first).to_contain_text(
-                "volume", timeout=30_000
-            )
-            expect(page.locator("#panel-sov")).to_contain_text("united (ours)")
-            drawn = page.evaluate(
-                """() => Chart.getChart('chart-insights-trend').data.datasets
-                     .filter(s => s.stack === 'mix')
-                     .map(s => s.data.reduce((a, b) => a + b, 0)).reduce((a, b) => a + b, 0)"""
-            )
-            total = int(page.locator("#panel-trend p.muted").inner_text().split()[0])
-            assert drawn == total > 0
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "dashboards-insights.png"), full_page=True)
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving() as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        page.set_default_timeout(20_000)
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        log_in(page, base, accounts["analyst"], "/dashboards")
+        for chart in ("trend", "sov", "perception"):
+            chart_drawn = page.locator(f"#chart-insights-{chart}[data-rendered=true]")
+            expect(chart_drawn).to_have_count(1, timeout=30_000)
+        expect(page.locator("#panel-alerts tbody tr").first).to_contain_text(
+            "volume", timeout=30_000
+        )
+        expect(page.locator("#panel-sov")).to_contain_text("united (ours)")
+        drawn = page.evaluate(
+            """() => Chart.getChart('chart-insights-trend').data.datasets
+                 .filter(s => s.stack === 'mix')
+                 .map(s => s.data.reduce((a, b) => a + b, 0)).reduce((a, b) => a + b, 0)"""
+        )
+        total = int(page.locator("#panel-trend p.muted").inner_text().split()[0])
+        assert drawn == total > 0
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "dashboards-insights.png"), full_page=True)
+        browser.close()
     assert problems == []

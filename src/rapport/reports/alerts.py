@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from rapport.analysis.queries import sentiment_topics_for
 from rapport.conversations.models import INBOUND, Message, MessageMention
-from rapport.reports.buckets import as_utc, assign_brands, floor_hour, load_messages
+from rapport.reports.buckets import as_utc, assign_brands, floor_hour, load_messages, raw_column
 from rapport.reports.csvexport import CsvTable
 from rapport.reports.filters import HOUR, ceil_hour
 from rapport.reports.models import (
@@ -54,6 +54,7 @@ from rapport.reports.models import (
     ListeningMatch,
     ListeningQuery,
 )
+from rapport.storage.bulk import in_values
 
 AlertKind = Literal["volume", "negative", "velocity"]
 KINDS: tuple[str, ...] = ("volume", "negative", "velocity")
@@ -63,6 +64,8 @@ MIN_HISTORY = 3
 #: 1 / Φ⁻¹(3/4): turns a MAD into a standard deviation for normal data.
 MAD_SCALE = 1.4826
 EXAMPLES = 5
+#: Messages of an alert's window its examples are chosen from.
+EXAMPLE_CANDIDATES = 500
 #: Anomalous buckets at most this many buckets apart are one alert (a storm
 #: does not stop being one event because one hour in it was ordinary).
 MERGE_GAP = 3
@@ -196,7 +199,11 @@ def _series(
             conds.append(t.topic == value)
         rows = session.execute(
             select(
-                t.topic, t.hour, func.sum(t.messages), func.sum(t.messages), func.sum(t.negative)
+                t.topic,
+                raw_column(t.hour),
+                func.sum(t.messages),
+                func.sum(t.messages),
+                func.sum(t.negative),
             )
             .where(*conds)
             .group_by(t.topic, t.hour)
@@ -227,7 +234,8 @@ def _series(
             else:
                 key_col = None
         group = [key_col, b.hour] if key_col is not None else [b.hour]
-        cols = [*group, func.sum(b.messages), func.sum(b.analysed), func.sum(b.negative)]
+        shown = [key_col, raw_column(b.hour)] if key_col is not None else [raw_column(b.hour)]
+        cols = [*shown, func.sum(b.messages), func.sum(b.analysed), func.sum(b.negative)]
         rows = session.execute(select(*cols).where(*conds).group_by(*group)).all()
         for row in rows:
             if key_col is None:
@@ -236,9 +244,12 @@ def _series(
                 labelled.append((f"query:{names.get(int(row[0]), row[0])}", *row[1:]))
             else:
                 labelled.append((f"brand:{row[0]}", *row[1:]))
+    starts: dict[Any, datetime] = {}
     for label, hour, n, analysed, negative in labelled:
         s = out.setdefault(label, Series(label))
-        start = _bucket_of(hour, bucket)
+        start = starts.get(hour)
+        if start is None:
+            start = starts[hour] = _bucket_of(hour, bucket)
         s.messages[start] += float(n or 0)
         s.analysed[start] += float(analysed or 0)
         s.negative[start] += float(negative or 0)
@@ -308,9 +319,12 @@ def _dense(
     values: Sequence[dict[datetime, float]], origin: datetime, step: timedelta, size: int
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     out = np.zeros((len(values), size))
+    index: dict[datetime, int] = {}
     for i, per in enumerate(values):
         for at, v in per.items():
-            k = int((at - origin) / step)
+            k = index.get(at)
+            if k is None:
+                k = index[at] = int((at - origin) / step)
             if 0 <= k < size:
                 out[i, k] = v
     return out
@@ -432,15 +446,23 @@ def _examples(session: Session, scope: str, start: datetime, end: datetime, kind
             .join(ListeningQuery, ListeningQuery.id == ListeningMatch.query_id)
             .where(ListeningQuery.name == value, *window)
         )
-    elif scope_kind == "brand":
-        query = (
-            select(m.id)
-            .outerjoin(MessageMention, MessageMention.message_id == m.id)
-            .where(*window, MessageMention.handle_key == value)
-        )
     else:
         query = select(m.id).where(*window)
-    ids = [int(i) for i in session.execute(query.order_by(m.id).limit(3000)).scalars()]
+    # By time: the window is a few hours, read through the created_at index.
+    limit = EXAMPLE_CANDIDATES * (40 if scope_kind == "brand" else 1)
+    ids = [
+        int(i) for i in session.execute(query.order_by(m.created_at, m.id).limit(limit)).scalars()
+    ]
+    if scope_kind == "brand" and ids:
+        mentioning = set(
+            session.execute(
+                select(MessageMention.message_id).where(
+                    in_values(session, MessageMention.message_id, ids),
+                    MessageMention.handle_key == value,
+                )
+            ).scalars()
+        )
+        ids = [i for i in ids if i in mentioning][:EXAMPLE_CANDIDATES]
     if not ids:
         return []
     msgs = load_messages(session, ids)
@@ -465,21 +487,28 @@ def _examples(session: Session, scope: str, start: datetime, end: datetime, kind
 
 def _velocity(session: Session, rule: RuleSpec, since: datetime, until: datetime) -> list[Alert]:
     t = InsightThreadHour
-    mean = session.execute(
-        select(func.avg(t.activity)).where(t.hour >= since, t.hour < until)
-    ).scalar_one_or_none()
-    expected = float(mean or 0.0)
+    b = InsightBucket
+    messages, reshares = session.execute(
+        select(func.sum(b.messages), func.sum(b.reshares)).where(
+            b.query_id == ALL_MESSAGES, b.hour >= since, b.hour < until
+        )
+    ).one()
+    # What one message brings in an hour on average (itself and its reshares).
+    expected = (float(messages or 0) + float(reshares or 0)) / max(float(messages or 0), 1.0)
     rows = session.execute(
-        select(t.thread_id, t.hour, t.messages, t.reshares, t.activity, t.negative, t.complaints)
-        .where(
+        select(
+            t.thread_id, t.hour, t.messages, t.reshares, t.activity, t.negative, t.complaints
+        ).where(
             t.hour >= since,
             t.hour < until,
             t.activity >= rule.threshold,
             t.messages >= rule.min_count,
             or_(t.negative > 0, t.complaints > 0),
         )
-        .order_by(t.thread_id, t.hour)
     ).all()
+    # Sorted here: an ORDER BY on the key would make the database read the
+    # whole table in key order instead of the hour range of the index.
+    rows = sorted(rows, key=lambda r: (r[0], str(r[1])))
     per_thread: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         per_thread[int(row[0])].append(row)
@@ -524,7 +553,7 @@ def _velocity(session: Session, rule: RuleSpec, since: datetime, until: datetime
                     reason=(
                         f"thread {thread_id} moving fast: "
                         + "; ".join(parts)
-                        + f"; an active thread-hour in range averages {expected:.1f} "
+                        + f"; a message brings {expected:.2f} on average in the range "
                         f"(rule {rule.name}: ≥ {rule.threshold:g} per hour with a "
                         "negative or complaining message)"
                     ),
@@ -558,6 +587,7 @@ def compute_alerts(
     alerts: list[Alert] = []
     if hi <= lo:
         return AlertsResult(since=since or lo, until=until or hi, alerts=[], rules=rules)
+    read: dict[tuple[str, datetime, str], dict[str, Series]] = {}
     for rule in rules:
         if not rule.enabled:
             continue
@@ -566,7 +596,10 @@ def compute_alerts(
             continue
         step = DAY if rule.bucket == "day" else HOUR
         history_from = max(first, _bucket_of(lo, rule.bucket) - rule.baseline_days * DAY)
-        all_series = _series(session, rule.scope, history_from, hi, rule.bucket)
+        key = (rule.scope, history_from, rule.bucket)
+        if key not in read:  # volume and negative rules of a scope read the same series
+            read[key] = _series(session, rule.scope, history_from, hi, rule.bucket)
+        all_series = read[key]
         found = detect_many(list(all_series.values()), rule, lo, hi, first)
         for scope, hits in found.items():
             series = all_series[scope]

@@ -60,6 +60,9 @@ from rapport.reports.models import (
 )
 from rapport.storage.bulk import in_values, timestamp_writer
 
+BUCKET_KEYS = ("query_id", "hour", "channel_id", "brand", "direction")
+TOPIC_KEYS = ("query_id", "hour", "channel_id", "brand", "topic")
+THREAD_KEYS = ("thread_id", "hour")
 BUCKET_VALUES = (
     "messages",
     "analysed",
@@ -79,7 +82,7 @@ def floor_hour(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _raw(column: Any) -> Any:
+def raw_column(column: Any) -> Any:
     """Read a column without per-row type processing (thousands of rows a batch)."""
     return type_coerce(column, NullType())
 
@@ -130,12 +133,12 @@ def load_messages(session: Session, message_ids: Sequence[int]) -> list[BucketMe
         select(
             Message.id,
             Message.channel_id,
-            _raw(Message.created_at),
+            raw_column(Message.created_at),
             Message.direction,
             Message.author_identity_id,
             Message.parent_external_id,
             Message.thread_id,
-            _raw(Message.meta),
+            raw_column(Message.meta),
         ).where(in_values(session, Message.id, list(message_ids)))
     )
     out = []
@@ -358,27 +361,12 @@ def apply(
             th[2] += sign * (1 + m.reshares)
             th[3] += sign * negative
             th[4] += sign * complaint
-    _upsert(
-        session,
-        InsightBucket.__table__,  # type: ignore[arg-type]
-        ("query_id", "hour", "channel_id", "brand", "direction"),
-        BUCKET_VALUES,
-        buckets,
-    )
-    _upsert(
-        session,
-        InsightTopicBucket.__table__,  # type: ignore[arg-type]
-        ("query_id", "hour", "channel_id", "brand", "topic"),
-        TOPIC_VALUES,
-        topics,
-    )
-    _upsert(
-        session,
-        InsightThreadHour.__table__,  # type: ignore[arg-type]
-        ("thread_id", "hour"),
-        THREAD_VALUES,
-        threads,
-    )
+    for table, keys, values, rows in (
+        (InsightBucket, BUCKET_KEYS, BUCKET_VALUES, buckets),
+        (InsightTopicBucket, TOPIC_KEYS, TOPIC_VALUES, topics),
+        (InsightThreadHour, THREAD_KEYS, THREAD_VALUES, threads),
+    ):
+        _upsert(session, table.__table__, keys, values, rows)  # type: ignore[arg-type]
     if sign < 0 and msgs:
         lo, hi = min(m.hour for m in msgs), max(m.hour for m in msgs)
         for table in (InsightBucket, InsightTopicBucket, InsightThreadHour):
@@ -427,7 +415,7 @@ def on_threads_merged(session: Session, survivor: int, absorbed: list[int]) -> N
         cell = merged[(survivor, hour)]
         for i, v in enumerate(values):
             cell[i] += v
-    _upsert(session, t.__table__, ("thread_id", "hour"), THREAD_VALUES, merged)  # type: ignore[arg-type]
+    _upsert(session, t.__table__, THREAD_KEYS, THREAD_VALUES, merged)  # type: ignore[arg-type]
 
 
 def clear(session: Session, *, query_id: int | None = None) -> None:

@@ -63,7 +63,12 @@ class Resolved:
 
 def ceil_hour(when: datetime) -> datetime:
     floor = floor_hour(when)
-    return floor if floor == when else floor + HOUR
+    if floor == when:
+        return floor
+    try:
+        return floor + HOUR
+    except OverflowError:  # the last hour of year 9999: nothing is later anyway
+        return floor
 
 
 def resolve(session: Session, flt: InsightFilter) -> Resolved:

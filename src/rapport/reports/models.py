@@ -42,6 +42,8 @@ class InsightBucket(Base):
     query: `query_id` 0 counts every message, n > 0 those query n matched)."""
 
     __tablename__ = "insight_bucket"
+    #: SQLite: the key is the table (no rowid), so range scans read no second index.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     query_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
@@ -68,14 +70,17 @@ class InsightTopicBucket(Base):
     (a message with two topics counts under both)."""
 
     __tablename__ = "insight_topic_bucket"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     query_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Second in the key: a topic's hours are contiguous, and "per topic and
+    #: hour" aggregates stream in key order.
+    topic: Mapped[str] = mapped_column(String(300), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     channel_id: Mapped[int] = mapped_column(
         ForeignKey("channel.id", ondelete="CASCADE"), primary_key=True
     )
     brand: Mapped[str] = mapped_column(String(255), primary_key=True)
-    topic: Mapped[str] = mapped_column(String(300), primary_key=True)
     messages: Mapped[int] = mapped_column(Integer, default=0)
     negative: Mapped[int] = mapped_column(Integer, default=0)
     neutral: Mapped[int] = mapped_column(Integer, default=0)
@@ -88,7 +93,11 @@ class InsightThreadHour(Base):
     velocity of a single conversation (a complaint going viral)."""
 
     __tablename__ = "insight_thread_hour"
-    __table_args__ = (Index("ix_insight_thread_hour_hour", "hour", "activity"),)
+    __table_args__ = (
+        # Velocity looks for the few thread-hours above a threshold.
+        Index("ix_insight_thread_hour_activity", "activity"),
+        {"sqlite_with_rowid": False},
+    )
 
     thread_id: Mapped[int] = mapped_column(
         ForeignKey("thread.id", ondelete="CASCADE"), primary_key=True

@@ -40,6 +40,14 @@ from rapport.reports.csvexport import CsvTable
 from rapport.storage.bulk import in_values
 
 WINDOW_DAYS = 90
+#: What the resolution rules read of a message.
+_COLUMNS = (
+    Message.id,
+    Message.author_identity_id,
+    Message.text,
+    Message.created_at,
+    Message.thread_id,
+)
 CAVEAT = (
     "Correlation, not cause: socially engaged customers and customers whose complaint was "
     "resolved may differ in other ways (bigger buyers talk more; easier complaints get "
@@ -177,13 +185,7 @@ def _complaint_outcomes(
     if not owner:
         return {}
     msgs = session.execute(
-        select(
-            Message.id,
-            Message.author_identity_id,
-            Message.text,
-            Message.created_at,
-            Message.thread_id,
-        )
+        select(*_COLUMNS)
         .where(
             in_values(session, Message.author_identity_id, list(owner)),
             Message.direction == INBOUND,
@@ -204,13 +206,7 @@ def _complaint_outcomes(
     threads: dict[int, list[ThreadMessage]] = defaultdict(list)
     tids = sorted({c[4] for c in first.values()})
     rows = session.execute(
-        select(
-            Message.id,
-            Message.author_identity_id,
-            Message.text,
-            Message.created_at,
-            Message.thread_id,
-        )
+        select(*_COLUMNS)
         .where(in_values(session, Message.thread_id, tids))
         .order_by(Message.created_at, Message.id)
     ).all()

@@ -55,6 +55,11 @@ class ReportFilter(BaseModel):
     channel: str | None = None
 
 
+def _parent_of(m: Any, parent: Any) -> Any:
+    """The join of a message ``m`` to its stored parent."""
+    return and_(parent.channel_id == m.channel_id, parent.external_id == m.parent_external_id)
+
+
 def _in_range(query: Any, m: Any, flt: ReportFilter, channel_id: int | None) -> Any:
     """``query`` restricted to messages ``m`` in the filter's range and channel."""
     if flt.since is not None:
@@ -143,13 +148,7 @@ def compute_report(session: Session, flt: ReportFilter | None = None) -> Report:
     delays: dict[int, list[float]] = defaultdict(list)
     response_q = _in_range(
         select(m.author_identity_id, m.created_at, parent.created_at)
-        .join(
-            parent,
-            and_(
-                parent.channel_id == m.channel_id,
-                parent.external_id == m.parent_external_id,
-            ),
-        )
+        .join(parent, _parent_of(m, parent))
         .where(
             m.direction == OUTBOUND,
             parent.direction == INBOUND,
@@ -207,13 +206,7 @@ def addressed_messages(flt: ReportFilter, channel_id: int | None) -> Any:
     parent = aliased(Message, name="p")
     replies = _in_range(
         select(m.id.label("mid"), m.thread_id.label("tid"), parent.author_identity_id.label("bid"))
-        .join(
-            parent,
-            and_(
-                parent.channel_id == m.channel_id,
-                parent.external_id == m.parent_external_id,
-            ),
-        )
+        .join(parent, _parent_of(m, parent))
         .where(
             m.direction == INBOUND,
             parent.direction == OUTBOUND,

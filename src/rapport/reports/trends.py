@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rapport.conversations.models import INBOUND, OUTBOUND
-from rapport.reports.buckets import as_utc
+from rapport.reports.buckets import as_utc, raw_column
 from rapport.reports.csvexport import CsvTable
 from rapport.reports.filters import InsightFilter, Resolved, resolve
 from rapport.reports.models import InsightBucket, InsightTopicBucket
@@ -96,14 +96,15 @@ def compute_trends(
     if r.empty:
         return _empty_trends(by, flt, r)
     per: dict[datetime, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    starts = bucket_starts(by)
     if r.topic is None:
         rows = session.execute(
-            select(InsightBucket.hour, InsightBucket.direction, *_sums(InsightBucket))
+            select(raw_column(InsightBucket.hour), InsightBucket.direction, *_sums(InsightBucket))
             .where(*r.where(InsightBucket))
             .group_by(InsightBucket.hour, InsightBucket.direction)
         ).all()
         for hour, direction, n, neg, neu, pos, score, analysed, compl, resh in rows:
-            cell = per[floor_to(as_utc(hour), by)]
+            cell = per[starts(hour)]
             cell["messages"] += n or 0
             cell[direction] += n or 0
             cell["negative"] += neg or 0
@@ -115,12 +116,12 @@ def compute_trends(
             cell["reshares"] += resh or 0
     else:
         rows = session.execute(
-            select(InsightTopicBucket.hour, *_sums(InsightTopicBucket))
+            select(raw_column(InsightTopicBucket.hour), *_sums(InsightTopicBucket))
             .where(*r.where(InsightTopicBucket))
             .group_by(InsightTopicBucket.hour)
         ).all()
         for hour, n, neg, neu, pos, score in rows:
-            cell = per[floor_to(as_utc(hour), by)]
+            cell = per[starts(hour)]
             for key, value in (
                 ("messages", n),
                 (INBOUND, n),
@@ -169,18 +170,33 @@ def compute_trends(
     )
 
 
+def bucket_starts(by: Bucket) -> Any:
+    """hour as read from the database → the start of its ``by`` bucket (memoised:
+    thousands of rows share a few hundred hours)."""
+    seen: dict[Any, datetime] = {}
+
+    def start(hour: Any) -> datetime:
+        found = seen.get(hour)
+        if found is None:
+            found = seen[hour] = floor_to(as_utc(hour), by)
+        return found
+
+    return start
+
+
 def _top_topics(
     session: Session, r: Resolved, by: Bucket, limit: int
 ) -> dict[datetime, list[TopicCount]]:
     t = InsightTopicBucket
+    starts = bucket_starts(by)
     rows = session.execute(
-        select(t.hour, t.topic, func.sum(t.messages), func.sum(t.negative))
+        select(raw_column(t.hour), t.topic, func.sum(t.messages), func.sum(t.negative))
         .where(*r.where(t))
-        .group_by(t.hour, t.topic)
+        .group_by(t.topic, t.hour)
     ).all()
     counts: dict[datetime, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for hour, topic, n, neg in rows:
-        cell = counts[floor_to(as_utc(hour), by)][topic]
+        cell = counts[starts(hour)][topic]
         cell[0] += int(n or 0)
         cell[1] += int(neg or 0)
     out: dict[datetime, list[TopicCount]] = {}

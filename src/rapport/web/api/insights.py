@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from rapport.reports import listening, perception, response, service, social_sales
@@ -24,6 +24,7 @@ from rapport.reports.alerts import (
     rules_table,
 )
 from rapport.reports.csvexport import CsvTable, pick, to_csv
+from rapport.reports.errors import InsightsError
 from rapport.reports.filters import InsightFilter
 from rapport.reports.summary import ReportFilter
 from rapport.reports.timeseries import Bucket
@@ -321,7 +322,10 @@ def put_rule(
     caller: Caller = Depends(requires("alerts.write")),
 ) -> RuleSpec:
     """Create or replace an alert rule (a default's name overrides that default)."""
-    spec = RuleSpec(name=name, **body.model_dump())
+    try:
+        spec = RuleSpec(name=name, **body.model_dump())
+    except ValidationError as exc:
+        raise InsightsError(f"rule {name!r}: {exc.errors()[0]['msg']}") from None
     with session_scope(write=True) as session:
         return service.do_set_rule(session, spec, actor=caller.actor)
 

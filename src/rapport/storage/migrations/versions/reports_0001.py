@@ -113,6 +113,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "query_id", "hour", "channel_id", "brand", "direction", name=op.f("pk_insight_bucket")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "insight_topic_bucket",
@@ -135,8 +136,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "query_id", "hour", "channel_id", "brand", "topic", name=op.f("pk_insight_topic_bucket")
+            "query_id", "topic", "hour", "channel_id", "brand", name=op.f("pk_insight_topic_bucket")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "insight_thread_hour",
@@ -156,9 +158,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("thread_id", "hour", name=op.f("pk_insight_thread_hour")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("insight_thread_hour", schema=None) as batch_op:
-        batch_op.create_index("ix_insight_thread_hour_hour", ["hour", "activity"], unique=False)
+        batch_op.create_index("ix_insight_thread_hour_activity", ["activity"], unique=False)
 
     op.create_table(
         "listening_match",
@@ -190,7 +193,7 @@ def downgrade() -> None:
 
     op.drop_table("listening_match")
     with op.batch_alter_table("insight_thread_hour", schema=None) as batch_op:
-        batch_op.drop_index("ix_insight_thread_hour_hour")
+        batch_op.drop_index("ix_insight_thread_hour_activity")
 
     op.drop_table("insight_thread_hour")
     op.drop_table("insight_topic_bucket")
