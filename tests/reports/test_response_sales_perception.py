@@ -86,6 +86,7 @@ def test_coverage_and_first_response_match_the_csv(demo, cli) -> None:
     )
     assert rows[("channel", "twitter")]["addressed"] == overall["addressed"]
     assert doc["sla"] is None and "engagement domain not installed" in doc["engagement"]
+    assert doc["talk_listen_governance"] is None  # engagement's module is not installed here
     talk = {t["account"]: t for t in doc["talk_listen"]}
     assert talk["AmazonHelp"]["target"] == 0.25 and talk["AmazonHelp"]["status"] == "talks too much"
     empty = cli("insights", "response", "--since", "2030-01-01", "--json").json()

@@ -8,7 +8,10 @@ Names used (engagement branch, `src/rapport/engagement/queries.py`):
   {"threads", "breaches", "overdue"}}, "by_decision": {...}};
 - `team_of_threads(session, thread_ids)` → {thread id: team name};
 - `assignee_of_threads(session, thread_ids)` → {thread id: agent username}
-  (optional: without it there is no per-agent breakdown).
+  (optional: without it there is no per-agent breakdown);
+- `rapport.reports.talk_listen.talk_listen(session, flt)`: the talk/listen
+  governance report (channels, accounts, teams, flags), shown beside the
+  per-account ratios computed here.
 """
 
 from __future__ import annotations
@@ -48,3 +51,19 @@ def engagement_view(session: Session, thread_ids: Sequence[int]) -> EngagementVi
             continue
         setattr(view, target, {int(k): str(v) for k, v in fn(session, ids).items()})
     return view
+
+
+def talk_listen_governance(session: Session, flt: Any) -> dict[str, Any] | None:
+    """Engagement's talk/listen governance report (`rapport.reports.talk_listen`,
+    per channel, account and team with its flags) for ``flt``, when that
+    module is installed; None before."""
+    try:
+        module = importlib.import_module("rapport.reports.talk_listen")
+    except ImportError:
+        return None
+    fn = getattr(module, "talk_listen", None)
+    if fn is None:
+        return None
+    result = fn(session, flt)
+    dumped: dict[str, Any] = result.model_dump(mode="json")
+    return dumped

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from rapport.conversations.models import OUTBOUND, Channel, Identity, Message
 from rapport.reports.csvexport import CsvTable
-from rapport.reports.engagement_link import engagement_view
+from rapport.reports.engagement_link import engagement_view, talk_listen_governance
 from rapport.reports.summary import ReportFilter, addressed_messages, compute_report
 from rapport.storage.bulk import in_values
 
@@ -71,6 +71,9 @@ class ResponseMetrics(BaseModel):
     talk_target: float = TALK_TARGET
     #: SLA figures from engagement (None: that domain is not installed).
     sla: dict[str, Any] | None
+    #: Engagement's talk/listen governance (per channel, account, team, with
+    #: flags), when installed (`rapport.reports.talk_listen`).
+    talk_listen_governance: dict[str, Any] | None = None
     engagement: str
     definitions: dict[str, str]
 
@@ -252,6 +255,7 @@ def compute_response(session: Session, flt: ReportFilter | None = None) -> Respo
         rows=rows,
         talk_listen=talk,
         sla=eng.sla if eng is not None else None,
+        talk_listen_governance=talk_listen_governance(session, flt),
         engagement=note,
         definitions=DEFINITIONS,
     )
