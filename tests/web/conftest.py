@@ -3,6 +3,7 @@ user per role, and clients of the real app (in-process, or a live server)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -110,9 +111,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(db: Database) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, for the browser."""
+@contextlib.contextmanager
+def serving() -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port (the database of
+    RAPPORT_DATABASE_URL), for the browser."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
@@ -129,3 +131,10 @@ def live_server(db: Database) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(db: Database) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, for the browser."""
+    with serving() as base:
+        yield base

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from rapport.analysis import custom_intents, engine, topics
+from rapport.analysis import custom_intents, engine, hooks, topics
 from rapport.analysis.errors import AnalysisError, CustomIntentsNotFound
 from rapport.analysis.loading import accurate_model, fast_model
 from rapport.analysis.models import AnalysisTopic, CustomIntentSet, MessageAnalysis
@@ -289,10 +289,18 @@ def do_store_analysis(
     if not items:
         return 0
     ids = [mid for mid, _ in items]
-    if replace:
-        session.execute(
-            delete(MessageAnalysis).where(in_values(session, MessageAnalysis.message_id, ids))
-        )
+    with hooks.changing(session, ids if replace else []):
+        if replace:
+            session.execute(
+                delete(MessageAnalysis).where(in_values(session, MessageAnalysis.message_id, ids))
+            )
+        _insert_analysis(session, items, model_version)
+    return len(items)
+
+
+def _insert_analysis(
+    session: Session, items: Sequence[tuple[int, engine.Result]], model_version: str
+) -> None:
     stamp = timestamp_writer(session)
     now = stamp(utcnow())
     rows = [
@@ -333,7 +341,6 @@ def do_store_analysis(
         ),
         rows,
     )
-    return len(rows)
 
 
 def do_analyze_messages(
@@ -609,21 +616,22 @@ def do_discover_topics(
     session.flush()
     assigned = 0
     unassigned = {m.id for m in msgs}
-    for d, row in zip(drafts, stored, strict=True):
-        ids = [msgs[i].id for i in d.members]
-        unassigned.difference_update(ids)
-        assigned += len(ids)
-        session.execute(
-            update(MessageAnalysis)
-            .where(in_values(session, MessageAnalysis.message_id, ids))
-            .values(topic_id=row.id, topics=[row.label])
-        )
-    if unassigned:
-        session.execute(
-            update(MessageAnalysis)
-            .where(in_values(session, MessageAnalysis.message_id, sorted(unassigned)))
-            .values(topic_id=None, topics=[])
-        )
+    with hooks.changing(session, [m.id for m in msgs]):
+        for d, row in zip(drafts, stored, strict=True):
+            ids = [msgs[i].id for i in d.members]
+            unassigned.difference_update(ids)
+            assigned += len(ids)
+            session.execute(
+                update(MessageAnalysis)
+                .where(in_values(session, MessageAnalysis.message_id, ids))
+                .values(topic_id=row.id, topics=[row.label])
+            )
+        if unassigned:
+            session.execute(
+                update(MessageAnalysis)
+                .where(in_values(session, MessageAnalysis.message_id, sorted(unassigned)))
+                .values(topic_id=None, topics=[])
+            )
     return DiscoverSummary(scope, run_id, len(msgs), len(stored), assigned)
 
 

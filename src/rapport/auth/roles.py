@@ -15,9 +15,19 @@ EVERYONE = frozenset(ROLES)
 WORKERS = frozenset({"agent", "manager", "admin"})
 MANAGERS = frozenset({"manager", "admin"})
 ADMINS = frozenset({"admin"})
+#: The people who study the conversation: listening queries, alert rules.
+ANALYSTS = frozenset({"analyst", "manager", "admin"})
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     "reports.read": EVERYONE,
+    #: Trends, alerts, share of voice, response metrics, perception gap, social to sales.
+    "insights.read": EVERYONE,
+    #: Add and remove listening queries.
+    "listening.write": ANALYSTS,
+    #: Set and remove alert rules (and where their notifications go).
+    "alerts.write": ANALYSTS,
+    #: Record why the company believes customers engage (the perception gap).
+    "insights.belief": MANAGERS,
     "conversations.read": EVERYONE,
     "conversations.work": WORKERS,
     #: Full-text search over messages (and, on the page, people).

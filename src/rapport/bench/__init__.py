@@ -63,6 +63,7 @@ def available() -> dict[str, Bench]:
         channels,
         engagement,
         ingest,
+        insights,
         network,
         people,
         scale,
@@ -79,4 +80,5 @@ def available() -> dict[str, Bench]:
     register("analysis", analysis.run)
     register("search", search.run)
     register("engagement", engagement.run)
+    register("insights", insights.run)
     return dict(_registry)

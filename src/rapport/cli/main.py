@@ -15,6 +15,7 @@ from rapport.cli import (
     db,
     demo,
     engagement,
+    insights,
     knowledge,
     network,
     people,
@@ -105,6 +106,9 @@ app.command("notifications")(workspace.notifications)
 app.add_typer(workspace.canned_app, name="canned")
 app.add_typer(workspace.views_app, name="views")
 app.add_typer(workspace.metrics_app, name="metrics")
+app.add_typer(insights.insights_app, name="insights")
+app.add_typer(insights.alerts_app, name="alerts")
+app.add_typer(insights.listen_app, name="listen")
 
 
 def main() -> None:

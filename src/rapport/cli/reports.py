@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from rapport.cli.output import emit_json, parse_when, stdout
+from rapport.cli.output import emit_json, parse_when, stderr, stdout, warn
 from rapport.cli.schema_guard import ensure_schema
 from rapport.relationships.queries import sales_report
 from rapport.reports.summary import ReportFilter, compute_report
@@ -36,14 +37,25 @@ def report(
         help="With --json: add `talk_listen` (outbound share per channel, account and team "
         "against the target; the table always shows it).",
     ),
+    html: Path | None = typer.Option(
+        None,
+        "--html",
+        help="Also write every insight as one self-contained HTML file with charts.",
+    ),
+    by: str = typer.Option("day", "--by", help="With --html: hour, day or week buckets."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The listening/engagement report: volumes, threads, and per brand answers,
-    response time and talk/listen ratio (with --sales: social activity vs sales)."""
+    response time and talk/listen ratio (with --sales: social activity vs sales;
+    with --html FILE: every insight as a self-contained HTML report)."""
     flt = ReportFilter(
         since=parse_when(since, "--since"), until=parse_when(until, "--until"), channel=channel
     )
     ensure_schema()
+    if html is not None:
+        if by not in ("hour", "day", "week"):
+            raise typer.BadParameter(f"--by must be hour, day or week, not {by!r}")
+        write_html_report(html, flt, by)
     with session_scope() as session:
         result = compute_report(session, flt)
         governance = talk_listen(session, flt, report=result)
@@ -88,6 +100,34 @@ def report(
         stdout.print(f"[yellow]talks too much:[/yellow] {flag}", highlight=False)
     if sales_doc is not None:
         _print_sales(sales_doc)
+
+
+def html_scripts() -> list[str]:
+    """Chart.js (npm, installed by `make web-assets`) and the UI's insights
+    script, to inline into the HTML report; empty without the assets."""
+    from rapport.web.assets import VENDOR_FILES, find_assets
+
+    assets = find_assets()
+    if assets.root is None or "chartjs" not in assets.urls:
+        warn("front-end libraries not installed (`make web-assets`): the report has no charts")
+        return []
+    own = Path(__file__).resolve().parents[1] / "web" / "static" / "insights.js"
+    return [
+        (assets.root / VENDOR_FILES["chartjs"]).read_text(encoding="utf-8"),
+        own.read_text(encoding="utf-8"),
+    ]
+
+
+def write_html_report(path: Path, flt: ReportFilter, by: str) -> None:
+    from rapport.cli.insights import _read
+    from rapport.reports.filters import InsightFilter
+    from rapport.reports.html import build_document, render_html
+
+    insight = InsightFilter(since=flt.since, until=flt.until, channel=flt.channel)
+    doc = _read(lambda s: build_document(s, insight, by=by))  # type: ignore[arg-type]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(doc, scripts=html_scripts()), encoding="utf-8")
+    stderr.print(f"[dim]wrote {path}[/dim]")
 
 
 def _print_sales(doc: dict[str, Any]) -> None:

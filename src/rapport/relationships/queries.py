@@ -1019,3 +1019,25 @@ def sales_report(session: Session) -> dict[str, Any]:
             "first_contact": "their first message to us or our first reply to them",
         },
     }
+
+
+@dataclass(frozen=True)
+class WonSale:
+    person_id: int
+    amount: float
+    currency: str
+    occurred_at: datetime
+
+
+def won_sales(session: Session) -> list[WonSale]:
+    """Every won sale (stage won, closed, paid... or none) of an active
+    person, oldest first: what sales-vs-social reports aggregate."""
+    from rapport.relationships.health import WON_STAGES
+
+    rows = session.execute(
+        select(Sale.person_id, Sale.amount, Sale.currency, Sale.occurred_at)
+        .join(Person, Person.id == Sale.person_id)
+        .where(Person.status == ACTIVE, func.lower(Sale.stage).in_(sorted(WON_STAGES)))
+        .order_by(Sale.occurred_at, Sale.id)
+    ).all()
+    return [WonSale(int(p), float(a), str(c), at) for p, a, c, at in rows]

@@ -55,6 +55,11 @@ class ReportFilter(BaseModel):
     channel: str | None = None
 
 
+def _parent_of(m: Any, parent: Any) -> Any:
+    """The join of a message ``m`` to its stored parent."""
+    return and_(parent.channel_id == m.channel_id, parent.external_id == m.parent_external_id)
+
+
 def _in_range(query: Any, m: Any, flt: ReportFilter, channel_id: int | None) -> Any:
     """``query`` restricted to messages ``m`` in the filter's range and channel."""
     if flt.since is not None:
@@ -114,49 +119,7 @@ def compute_report(session: Session, flt: ReportFilter | None = None) -> Report:
     brands_all = {int(b) for b in session.execute(brand_q).scalars() if b is not None}
 
     # Inbound messages addressed to a brand: replies to its messages, mentions.
-    parent = aliased(Message, name="p")
-    replies = _in_range(
-        select(m.id.label("mid"), m.thread_id.label("tid"), parent.author_identity_id.label("bid"))
-        .join(
-            parent,
-            and_(
-                parent.channel_id == m.channel_id,
-                parent.external_id == m.parent_external_id,
-            ),
-        )
-        .where(
-            m.direction == INBOUND,
-            parent.direction == OUTBOUND,
-            parent.author_identity_id.is_not(None),
-        ),
-        m,
-        flt,
-        channel_id,
-    )
-    brand_ident = aliased(Identity, name="bi")
-    brand_authors = (
-        select(Message.author_identity_id.label("bid"))
-        .where(Message.direction == OUTBOUND, Message.author_identity_id.is_not(None))
-        .distinct()
-        .subquery("brands")
-    )
-    mentions = _in_range(
-        select(m.id.label("mid"), m.thread_id.label("tid"), brand_ident.id.label("bid"))
-        .join(MessageMention, MessageMention.message_id == m.id)
-        .join(
-            brand_ident,
-            and_(
-                brand_ident.channel_id == m.channel_id,
-                brand_ident.handle_key == MessageMention.handle_key,
-            ),
-        )
-        .join(brand_authors, brand_authors.c.bid == brand_ident.id)
-        .where(m.direction == INBOUND),
-        m,
-        flt,
-        channel_id,
-    )
-    addressed = union(replies, mentions).subquery("addressed")
+    addressed = addressed_messages(flt, channel_id).subquery("addressed")
     inbound_rows = session.execute(
         select(addressed.c.bid, func.count()).group_by(addressed.c.bid)
     ).all()
@@ -181,16 +144,11 @@ def compute_report(session: Session, flt: ReportFilter | None = None) -> Report:
     }
 
     # Response times: brand replies whose parent is a stored inbound message.
+    parent = aliased(Message, name="p")
     delays: dict[int, list[float]] = defaultdict(list)
     response_q = _in_range(
         select(m.author_identity_id, m.created_at, parent.created_at)
-        .join(
-            parent,
-            and_(
-                parent.channel_id == m.channel_id,
-                parent.external_id == m.parent_external_id,
-            ),
-        )
+        .join(parent, _parent_of(m, parent))
         .where(
             m.direction == OUTBOUND,
             parent.direction == INBOUND,
@@ -238,3 +196,47 @@ def compute_report(session: Session, flt: ReportFilter | None = None) -> Report:
         outbound=by_direction.get(OUTBOUND, 0),
         brands=brands,
     )
+
+
+def addressed_messages(flt: ReportFilter, channel_id: int | None) -> Any:
+    """Inbound messages in range addressed to a brand, as a selectable of
+    (``mid`` message, ``tid`` thread, ``bid`` brand identity): replies to one
+    of its messages, and mentions of its handle (one row per pair)."""
+    m = aliased(Message, name="m")
+    parent = aliased(Message, name="p")
+    replies = _in_range(
+        select(m.id.label("mid"), m.thread_id.label("tid"), parent.author_identity_id.label("bid"))
+        .join(parent, _parent_of(m, parent))
+        .where(
+            m.direction == INBOUND,
+            parent.direction == OUTBOUND,
+            parent.author_identity_id.is_not(None),
+        ),
+        m,
+        flt,
+        channel_id,
+    )
+    brand_ident = aliased(Identity, name="bi")
+    brand_authors = (
+        select(Message.author_identity_id.label("bid"))
+        .where(Message.direction == OUTBOUND, Message.author_identity_id.is_not(None))
+        .distinct()
+        .subquery("brands")
+    )
+    mentions = _in_range(
+        select(m.id.label("mid"), m.thread_id.label("tid"), brand_ident.id.label("bid"))
+        .join(MessageMention, MessageMention.message_id == m.id)
+        .join(
+            brand_ident,
+            and_(
+                brand_ident.channel_id == m.channel_id,
+                brand_ident.handle_key == MessageMention.handle_key,
+            ),
+        )
+        .join(brand_authors, brand_authors.c.bid == brand_ident.id)
+        .where(m.direction == INBOUND),
+        m,
+        flt,
+        channel_id,
+    )
+    return union(replies, mentions)

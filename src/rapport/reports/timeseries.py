@@ -27,7 +27,7 @@ BUCKETS: tuple[Bucket, ...] = ("hour", "day", "week")
 DEFAULT_DAYS = 60
 #: A series never has more buckets than this (a wider range is refused).
 MAX_BUCKETS = 5000
-_STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 
 
 class SeriesRange(BaseModel):
@@ -99,7 +99,7 @@ def _parse_key(key: str, bucket: Bucket) -> datetime:
     return datetime.strptime(key[:10], "%Y-%m-%d").replace(tzinfo=UTC)
 
 
-def _floor(when: datetime, bucket: Bucket) -> datetime:
+def floor_to(when: datetime, bucket: Bucket) -> datetime:
     when = when.astimezone(UTC)
     if bucket == "hour":
         return when.replace(minute=0, second=0, microsecond=0)
@@ -116,7 +116,7 @@ def _resolve(session: Session, rng: SeriesRange) -> tuple[datetime | None, datet
         last = until or session.execute(select(func.max(Message.created_at))).scalar_one()
         if last is None:
             return None, until
-        since = _floor(last, "day") - timedelta(days=DEFAULT_DAYS - 1)
+        since = floor_to(last, "day") - timedelta(days=DEFAULT_DAYS - 1)
     return since, until
 
 
@@ -134,14 +134,14 @@ def _where(
     return where, since, until
 
 
-def _axis(keys: Sequence[datetime], bucket: Bucket, since: datetime | None) -> list[datetime]:
+def bucket_axis(keys: Sequence[datetime], bucket: Bucket, since: datetime | None) -> list[datetime]:
     """Every bucket from the first (or ``since``) to the last key."""
     if not keys:
         return []
-    start = _floor(since, bucket) if since is not None else min(keys)
+    start = floor_to(since, bucket) if since is not None else min(keys)
     start = min(start, min(keys))
     end = max(keys)
-    n = int((end - start) / _STEP[bucket]) + 1
+    n = int((end - start) / STEP[bucket]) + 1
     if n > MAX_BUCKETS:
         raise SeriesError(
             f"{n} {bucket} buckets is too many (at most {MAX_BUCKETS}): "
@@ -150,7 +150,7 @@ def _axis(keys: Sequence[datetime], bucket: Bucket, since: datetime | None) -> l
     axis, at = [], start
     while at <= end:
         axis.append(at)
-        at += _STEP[bucket]
+        at += STEP[bucket]
     return axis
 
 
@@ -168,7 +168,7 @@ def volume_over_time(session: Session, rng: SeriesRange | None = None) -> Volume
     counts: dict[str, dict[datetime, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for channel, k, direction, n in rows:
         counts[channel][_parse_key(str(k), rng.bucket)][direction] = int(n)
-    axis = _axis([b for per in counts.values() for b in per], rng.bucket, since)
+    axis = bucket_axis([b for per in counts.values() for b in per], rng.bucket, since)
     channels = [
         ChannelVolume(
             channel=name,
@@ -213,7 +213,7 @@ def sentiment_over_time(session: Session, rng: SeriesRange | None = None) -> Sen
         b = _parse_key(str(k), rng.bucket)
         counts[channel][b][analysis.sentiment] += 1
         scores[channel][b].append(analysis.sentiment_score)
-    axis = _axis([b for per in counts.values() for b in per], rng.bucket, since)
+    axis = bucket_axis([b for per in counts.values() for b in per], rng.bucket, since)
     channels = []
     for name in sorted(counts):
         per = counts[name]

@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "rapport.scheduling.models",
     "rapport.analysis.models",
     "rapport.engagement.models",
+    "rapport.reports.models",
 )
 
 

@@ -32,6 +32,7 @@ from rapport.web.api import channels as channels_api
 from rapport.web.api import consent as consent_api
 from rapport.web.api import conversations as conversations_api
 from rapport.web.api import engagement as engagement_api
+from rapport.web.api import insights as insights_api
 from rapport.web.api import network as network_api
 from rapport.web.api import people as people_api
 from rapport.web.api import reports as reports_api
@@ -67,6 +68,7 @@ API_ROUTERS = [
     network_api.router,
     search_api.router,
     engagement_api.router,
+    insights_api.router,
 ]
 PAGE_ROUTERS = [
     home_pages.router,

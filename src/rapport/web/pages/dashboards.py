@@ -15,9 +15,16 @@ from rapport.analysis.queries import list_topics
 from rapport.conversations.queries import channel_names
 from rapport.relationships import queries as relationships
 from rapport.reports import inbox_metrics
+from rapport.reports.alerts import compute_alerts
+from rapport.reports.filters import InsightFilter
+from rapport.reports.html import chart_data, script_json
+from rapport.reports.listening import share_of_voice
+from rapport.reports.response import compute_response
+from rapport.reports.social_sales import compute_social_to_sales
 from rapport.reports.summary import ReportFilter, compute_report
 from rapport.reports.talk_listen import talk_listen
 from rapport.reports.timeseries import Bucket, SeriesRange, volume_over_time
+from rapport.reports.trends import compute_trends
 from rapport.web.deps import db_session
 from rapport.web.security import Caller, page_requires
 from rapport.web.templating import render
@@ -26,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 TOP_BRANDS = 12
 TOP_TOPICS = 12
 TOP_AT_RISK = 10
+ALERTS_SHOWN = 30
 
 
 def _day(value: date) -> datetime:
@@ -107,6 +115,19 @@ def dashboards_page(
         )
     }
     at_risk = [(h, names.get(h.person_id, str(h.person_id))) for h in falling]
+    insight = InsightFilter(since=volume.since, until=volume.until, channel=channel)
+    trends = compute_trends(session, insight, by=bucket)
+    alerts = compute_alerts(session, since=volume.since, until=volume.until)
+    sov = share_of_voice(session, insight, by=bucket)
+    response = compute_response(
+        session, ReportFilter(since=volume.since, until=volume.until, channel=channel)
+    )
+    trend_topics: dict[str, list[int]] = {}
+    for b in trends.buckets:
+        for t in b.top_topics:
+            cell = trend_topics.setdefault(t.topic, [0, 0])
+            cell[0] += t.messages
+            cell[1] += t.negative
     query: dict[str, str] = {"bucket": bucket}
     if volume.since:
         query["since"] = volume.since.isoformat()
@@ -132,5 +153,21 @@ def dashboards_page(
         "work": _work(session, channel),
         "topics": topics,
         "at_risk": at_risk,
+        "trends": trends,
+        "alerts": alerts.alerts[-ALERTS_SHOWN:][::-1],
+        "alerts_total": len(alerts.alerts),
+        "sov": sov,
+        "response_rows": [r for r in response.rows if r.group != "account"]
+        + [r for r in response.rows if r.group == "account"][:TOP_BRANDS],
+        "response_note": response.engagement,
+        "top_topics": sorted(trend_topics.items(), key=lambda kv: -kv[1][0])[:10],
+        "sales": compute_social_to_sales(session),
+        "insights_json": script_json(chart_data(trends, alerts.alerts, sov)),
+        "trend_csv_url": "/api/v1/insights/trends?"
+        + urlencode(
+            {"by": bucket, "format": "csv", **{k: v for k, v in query.items() if k != "bucket"}}
+        ),
+        "perception_url": "/api/v1/insights/perception-gap?"
+        + urlencode({k: v for k, v in query.items() if k != "bucket"}),
     }
     return render(request, "dashboards.html", context, caller=caller)
