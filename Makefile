@@ -77,8 +77,10 @@ pytest-sqlite: install web-assets browser
 pytest-postgresql: install services web-assets browser
 	RAPPORT_TEST_DB=postgresql $(BIN)/pytest -p no:cacheprovider
 
-## test: lint, type-check, and the whole suite on SQLite and on PostgreSQL
-test: install services lint typecheck pytest-sqlite pytest-postgresql
+## test: lint, type-check, and the suite on SQLite and on PostgreSQL, side by side
+## (logs in build/test-logs/; the tests that use no database run in the SQLite run)
+test: install services lint typecheck web-assets browser
+	bash scripts/test-both-databases
 
 bench: install services web-assets
 	$(BIN)/rapport bench

@@ -1,7 +1,8 @@
 """Test fixtures shared by every domain.
 
-The whole suite runs twice: `RAPPORT_TEST_DB=sqlite` (default) and
-`RAPPORT_TEST_DB=postgresql` (against 127.0.0.1:5432). Each test that asks
+The suite runs twice, side by side in `make test`: `RAPPORT_TEST_DB=sqlite`
+(default) and `RAPPORT_TEST_DB=postgresql` (against 127.0.0.1:5432; the
+tests that use no database run in the SQLite run only). Each test that asks
 for `db` gets its own freshly migrated database, cloned from a template
 migrated once per run; nothing is shared between tests. Sockets to
 anything but the loopback interface are refused.
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from rapport.demo import demo_path
 from rapport.settings import reset_settings_cache
 from rapport.storage.engine import dispose_engines
 from rapport.storage.migrate import upgrade
+from tests.workers.harness import Broker, WorkerProcess, rabbitmq_broker, worker_pool
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -241,8 +243,61 @@ def demo_db(_demo_template: str, tmp_path: Path) -> Iterator[Database]:
     yield from clone_database(_demo_template, tmp_path)
 
 
+# ---------------------------------------------------------------- broker and workers
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    """RabbitMQ with queue names of this test's own."""
+    with rabbitmq_broker() as b:
+        yield b
+
+
+@pytest.fixture
+def broker_alone() -> Iterator[Broker]:
+    """RabbitMQ that no other test run uses meanwhile: for a test that stops it."""
+    with rabbitmq_broker(exclusive=True) as b:
+        yield b
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real `rapport worker` processes; all are stopped at the end."""
+    with worker_pool(tmp_path) as start:
+        yield start
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip("../shared/data is not beside this checkout")
     return SHARED_DATA
+
+
+# ---------------------------------------------------------------- the second run
+
+#: Set to run the tests that use no database in the PostgreSQL run too.
+RUN_ALL = os.environ.get("RAPPORT_TEST_ALL", "") not in ("", "0")
+_DB_FREE = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run the tests that use a database (every database
+    fixture is built on `_template`); the others (parsers, pure stages,
+    settings) do the same thing on both runs and run in the SQLite one."""
+    if BACKEND != "postgresql" or RUN_ALL:
+        return
+    db_free = [i for i in items if "_template" not in getattr(i, "fixturenames", ())]
+    if db_free:
+        config.hook.pytest_deselected(items=db_free)
+        items[:] = [i for i in items if "_template" in getattr(i, "fixturenames", ())]
+        config.stash[_DB_FREE] = len(db_free)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    n = config.stash.get(_DB_FREE, 0)
+    if n:
+        terminalreporter.write_line(
+            f"{n} tests that use no database ran in the SQLite run only "
+            "(RAPPORT_TEST_ALL=1 runs them here too)"
+        )

@@ -12,14 +12,32 @@ from sqlalchemy.orm import Session
 from rapport.analysis import hooks as analysis_hooks
 from rapport.conversations import hooks
 
+#: The batch and merge hooks `install()` registers, in the order they must run:
+#: people before analysis (it reads nothing of theirs, but triage reads both),
+#: analysis before the buckets (they count stored sentiment and topics) and
+#: before triage (it reads the batch's analysis).
+BATCH_HOOK_ORDER = (
+    "relationships.people",
+    "network.ties",
+    "analysis.understand",
+    "reports.buckets",
+    "engagement.triage",
+)
+
 
 def install() -> None:
-    """Register every domain's ingest hooks (idempotent)."""
+    """Register every domain's ingest hooks (idempotent).
+
+    A hook removed and registered again (a test or a bench switching one
+    stage off) would otherwise move to the end of the run order; `install()`
+    always restores the order of `BATCH_HOOK_ORDER`."""
     from rapport.analysis import service as analysis
     from rapport.network import service as network
     from rapport.relationships import service as relationships
     from rapport.reports import buckets
 
+    for name in (*BATCH_HOOK_ORDER, "engagement.merge"):
+        hooks.remove_hook(name)
     hooks.on_batch_stored("relationships.people", relationships.on_batch_stored)
     hooks.on_batch_stored("network.ties", network.on_batch_stored)
     hooks.on_batch_stored("analysis.understand", analysis.on_batch_stored)

@@ -378,9 +378,9 @@ def test_erase_leaves_no_trace_in_the_database_files(
     assert handle in erased[0].identifiers
     assert summary["hooks"] == [
         "analysis.evidence",
+        "engagement",
         "knowledge.entries",
         "network.ties",
-        "engagement",
         "test.copy",
     ]
     with session_scope() as session:  # copies in other domains went with it

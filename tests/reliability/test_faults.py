@@ -125,7 +125,7 @@ def test_worker_killed_9_mid_chunk_is_redelivered_exactly_once(
 
 
 def test_rabbitmq_restarted_during_a_distributed_import_loses_nothing(
-    db: Database, broker: Broker, workers, tmp_path: Path
+    db: Database, broker_alone: Broker, workers, tmp_path: Path
 ) -> None:
     path = tmp_path / "r.csv"
     total = write_twcs_like(path, 30_000, seed=22, brands=15)

@@ -85,12 +85,51 @@ def test_coverage_and_first_response_match_the_csv(demo, cli) -> None:
         overall["answered"] / overall["addressed"], abs=1e-4
     )
     assert rows[("channel", "twitter")]["addressed"] == overall["addressed"]
-    assert doc["sla"] is None and "engagement domain not installed" in doc["engagement"]
-    assert doc["talk_listen_governance"] is None  # engagement's module is not installed here
     talk = {t["account"]: t for t in doc["talk_listen"]}
     assert talk["AmazonHelp"]["target"] == 0.25 and talk["AmazonHelp"]["status"] == "talks too much"
+    assert doc["talk_listen_governance"]["target_outbound_share"] == doc["talk_target"] == 0.25
     empty = cli("insights", "response", "--since", "2030-01-01", "--json").json()
     assert empty["rows"] == [] and empty["talk_listen"] == []
+
+
+def test_sla_breaches_per_account_team_and_agent_come_from_triage(demo, cli) -> None:
+    """Each row's SLA breaches are the stored breaches of its addressed threads
+    (listen_only threads have none); a thread given to an agent of a team
+    shows in that agent's and team's rows."""
+    from sqlalchemy import select
+
+    from rapport.engagement.models import ThreadState
+    from rapport.reports.summary import ReportFilter, addressed_messages
+    from rapport.storage.engine import session_scope
+    from rapport.users.schemas import UserCreate
+    from rapport.users.service import do_create_user
+
+    with session_scope(write=True) as session:
+        for name, role in (("ana", "agent"), ("max", "manager")):
+            do_create_user(
+                session, UserCreate(email=f"{name}@example.com", role=role, name=name), actor="t"
+            )
+        addressed = addressed_messages(ReportFilter(), None).subquery()
+        asked = set(session.execute(select(addressed.c.tid)).scalars())
+        states = {
+            s.thread_id: s
+            for s in session.execute(select(ThreadState)).scalars()
+            if s.thread_id in asked and s.decision != "listen_only"
+        }
+        late = sorted(t for t, s in states.items() if s.sla_breaches)
+    assert late, "the demo has late answers: the test can fail"
+    assert cli("teams", "add", "care", "--as", "max").exit_code == 0
+    assert cli("teams", "join", "ana", "care", "--as", "max").exit_code == 0
+    assert cli("assign", str(late[0]), "--to", "ana", "--as", "max").exit_code == 0
+
+    doc = cli("insights", "response", "--json").json()
+    rows = {(r["group"], r["key"]): r for r in doc["rows"]}
+    assert rows[("overall", "all")]["sla_breaches"] == sum(s.sla_breaches for s in states.values())
+    assert rows[("overall", "all")]["sla_breaches"] <= doc["sla"]["breaches"]
+    agent, team = rows[("agent", "ana")], rows[("team", "care")]
+    assert agent["threads"] >= 1 and agent["sla_breaches"] == states[late[0]].sla_breaches
+    assert team["sla_breaches"] == agent["sla_breaches"]
+    assert "listen_only" in doc["engagement"] and "sla_breaches" in doc["definitions"]
 
 
 def test_each_message_gets_one_reason_and_the_rule_that_gave_it() -> None:

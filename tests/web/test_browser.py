@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from rapport.analysis.service import do_discover_topics, scopes_with_messages
 from rapport.storage.engine import session_scope
+from tests.conftest import BACKEND
 from tests.web.conftest import Account
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,7 +27,8 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+#: One folder per database run (the two runs go side by side).
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots" / BACKEND
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,35 @@ def rabbitmq_up() -> bool:
     return False
 
 
+#: The two database runs of `make test` go side by side and share one
+#: RabbitMQ: a test that stops the broker holds this lock exclusively, every
+#: other broker test holds it shared, so no run loses its broker mid-test.
+BROKER_LOCK = Path(os.environ.get("RAPPORT_TEST_BROKER_LOCK", "/tmp/rapport-test-rabbitmq.lock"))
+
+
+@contextlib.contextmanager
+def broker_lock(*, exclusive: bool) -> Iterator[None]:
+    import fcntl
+
+    with BROKER_LOCK.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def rabbitmq_broker(*, exclusive: bool = False) -> Iterator[Broker]:
+    """RabbitMQ (started if down) with queue names of this test's own;
+    ``exclusive``: no other test run uses the broker meanwhile (a test that
+    restarts it)."""
+    with broker_lock(exclusive=exclusive):
+        ensure_rabbitmq()
+        with use_broker(RABBIT_URL) as broker:
+            yield broker
+
+
 def ensure_rabbitmq() -> None:
     if rabbitmq_up():
         return

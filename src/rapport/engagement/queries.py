@@ -543,6 +543,54 @@ def team_of_threads(session: Session, thread_ids: list[int]) -> dict[int, str]:
     }
 
 
+@dataclass(frozen=True)
+class ThreadSla:
+    """Who owns a thread and how its SLA went, for the response metrics."""
+
+    team: str | None
+    assignee: str | None
+    #: Answers later than their SLA (first and next responses).
+    breaches: int
+    #: An open thread whose next answer is already late.
+    overdue: bool
+
+
+def thread_sla_facts(
+    session: Session, thread_ids: list[int], *, now: datetime | None = None
+) -> dict[int, ThreadSla]:
+    """thread id → team, assignee and SLA figures, for triaged threads that
+    expect an answer (``listen_only`` threads have no SLA)."""
+    if not thread_ids:
+        return {}
+    moment = now or utcnow()
+    teams = _team_names(session)
+    rows: list[Any] = []
+    for start in range(0, len(thread_ids), 5000):
+        rows += session.execute(
+            select(
+                ThreadState.thread_id,
+                ThreadState.team_id,
+                ThreadState.assignee_user_id,
+                ThreadState.sla_breaches,
+                ThreadState.sla_due_at,
+                ThreadState.status,
+            ).where(
+                in_values(session, ThreadState.thread_id, thread_ids[start : start + 5000]),
+                ThreadState.decision != "listen_only",
+            )
+        ).all()
+    users = _usernames(session, {int(r[2]) for r in rows if r[2] is not None})
+    return {
+        int(tid): ThreadSla(
+            team=teams.get(int(team)) if team is not None else None,
+            assignee=users.get(int(user)) if user is not None else None,
+            breaches=int(breaches or 0),
+            overdue=due is not None and status == "open" and due < moment,
+        )
+        for tid, team, user, breaches, due, status in rows
+    }
+
+
 def direction_counts_by_team(
     session: Session,
     *,

@@ -1,6 +1,6 @@
-"""Response metrics: first response time, coverage and the talk/listen ratio
-per channel and account (and per team and agent, with SLA breaches, when
-the engagement domain is installed: `engagement_link`).
+"""Response metrics: first response time, coverage, SLA breaches and the
+talk/listen ratio per channel, account, team and agent (teams, assignees and
+SLAs are engagement's: `rapport.engagement.queries.thread_sla_facts`).
 
 Definitions (the contract report's, `reports/summary.py`): a brand is an
 author of outbound messages; an inbound message is *addressed* to a brand
@@ -12,7 +12,11 @@ message and brand).
   message to the brand's first message after it (threads never answered
   have none);
 - *talk/listen ratio*: outbound / (outbound + inbound addressed), against
-  the target (25 % talk, 75 % listen: PRODUCT.md).
+  the target (`RAPPORT_TALK_TARGET_OUTBOUND_SHARE`, default 25 % talk,
+  75 % listen: PRODUCT.md), the same target as the governance report;
+- *SLA breaches* of a row: answers later than their SLA in the row's
+  threads; *overdue*: its open threads whose answer is already late
+  (``listen_only`` threads have no SLA).
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapport.conversations.models import OUTBOUND, Channel, Identity, Message
+from rapport.engagement.queries import sla_summary, thread_sla_facts
 from rapport.reports.csvexport import CsvTable
-from rapport.reports.engagement_link import engagement_view, talk_listen_governance
 from rapport.reports.summary import ReportFilter, addressed_messages, compute_report
+from rapport.reports.talk_listen import talk_listen
+from rapport.settings import get_settings
 from rapport.storage.bulk import in_values
 
-#: The healthy share of outbound messages (about 25 % talk to 75 % listen).
-TALK_TARGET = 0.25
 #: Within this many points of the target counts as on target.
 TALK_TOLERANCE = 0.05
 
@@ -68,12 +72,14 @@ class ResponseMetrics(BaseModel):
     channel: str | None
     rows: list[ResponseRow]
     talk_listen: list[TalkListen]
-    talk_target: float = TALK_TARGET
-    #: SLA figures from engagement (None: that domain is not installed).
-    sla: dict[str, Any] | None
-    #: Engagement's talk/listen governance (per channel, account, team, with
-    #: flags), when installed (`rapport.reports.talk_listen`).
-    talk_listen_governance: dict[str, Any] | None = None
+    talk_target: float
+    #: SLA breaches and overdue threads per decision and channel (every
+    #: triaged thread, whatever the range: `engagement.queries.sla_summary`).
+    sla: dict[str, Any]
+    #: The talk/listen governance (per channel, account, team, with flags:
+    #: `rapport.reports.talk_listen`), for the same range.
+    talk_listen_governance: dict[str, Any]
+    #: Where the SLA, team and agent figures come from.
     engagement: str
     definitions: dict[str, str]
 
@@ -83,7 +89,9 @@ DEFINITIONS = {
     "answered": "the account wrote in the same thread after the message",
     "coverage": "answered / addressed",
     "first_response": "first addressed message of a thread → the account's first message after it",
-    "talk_listen_ratio": "outbound / (outbound + inbound addressed); target 25 %",
+    "talk_listen_ratio": "outbound / (outbound + inbound addressed), against the target",
+    "sla_breaches": "answers later than their SLA, in the row's threads",
+    "overdue": "open threads of the row whose next answer is already late",
 }
 
 
@@ -149,7 +157,8 @@ def compute_response(session: Session, flt: ReportFilter | None = None) -> Respo
         ).all()
     )
     channels = dict(session.execute(select(Channel.id, Channel.name)).all())
-    eng = engagement_view(session, threads)
+    facts = thread_sla_facts(session, threads)
+    target = get_settings().talk_target_outbound_share
     cells: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
     first_ask: dict[tuple[int, int], datetime] = {}
     for _mid, tid, bid, at, _ch in asks:
@@ -162,11 +171,11 @@ def compute_response(session: Session, flt: ReportFilter | None = None) -> Respo
             ("channel", str(channels.get(ch, ch))),
             ("account", str(names.get(bid, bid))),
         ]
-        if eng is not None:
-            if tid in eng.team_of:
-                groups.append(("team", eng.team_of[tid]))
-            if tid in eng.agent_of:
-                groups.append(("agent", eng.agent_of[tid]))
+        fact = facts.get(tid)
+        if fact is not None and fact.team is not None:
+            groups.append(("team", fact.team))
+        if fact is not None and fact.assignee is not None:
+            groups.append(("agent", fact.assignee))
         return groups
 
     pair_groups: dict[tuple[int, int], list[tuple[str, str]]] = {}
@@ -188,14 +197,11 @@ def compute_response(session: Session, flt: ReportFilter | None = None) -> Respo
             delay = (times[i] - asked).total_seconds()
             for g in pair_groups[pair]:
                 cells[g].first.append(delay)
-    by_channel = (eng.sla.get("by_channel", {}) if eng is not None else {}) or {}
     rows = []
     order = {"overall": 0, "channel": 1, "account": 2, "team": 3, "agent": 4}
     for (group, key), c in sorted(cells.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
         firsts = sorted(c.first)
-        sla = by_channel.get(key) if group == "channel" else None
-        if group == "overall" and eng is not None:
-            sla = {"breaches": eng.sla.get("breaches"), "overdue": eng.sla.get("overdue")}
+        owned = [facts[t] for t in {tid for tid, _ in c.threads} if t in facts]
         rows.append(
             ResponseRow(
                 group=group,
@@ -209,10 +215,8 @@ def compute_response(session: Session, flt: ReportFilter | None = None) -> Respo
                     float(statistics.median(firsts)) if firsts else None
                 ),
                 first_response_p90_seconds=_quantile(firsts, 0.9),
-                sla_breaches=int(sla["breaches"])
-                if sla and sla.get("breaches") is not None
-                else None,
-                overdue=int(sla["overdue"]) if sla and sla.get("overdue") is not None else None,
+                sla_breaches=sum(f.breaches for f in owned),
+                overdue=sum(f.overdue for f in owned),
             )
         )
     report = compute_report(session, flt)
@@ -223,9 +227,9 @@ def compute_response(session: Session, flt: ReportFilter | None = None) -> Respo
         ratio = b.talk_listen_ratio
         if ratio is None:
             status = "no messages"
-        elif ratio > TALK_TARGET + TALK_TOLERANCE:
+        elif ratio > target + TALK_TOLERANCE:
             status = "talks too much"
-        elif ratio < TALK_TARGET - TALK_TOLERANCE:
+        elif ratio < target - TALK_TOLERANCE:
             status = "listens more than target"
         else:
             status = "on target"
@@ -235,27 +239,23 @@ def compute_response(session: Session, flt: ReportFilter | None = None) -> Respo
                 outbound=b.outbound,
                 inbound=b.inbound,
                 ratio=ratio,
-                target=TALK_TARGET,
+                target=target,
                 status=status,
             )
         )
-    if eng is None:
-        note = (
-            "engagement domain not installed: SLA breaches and team/agent breakdowns "
-            "appear once it is"
-        )
-    elif eng.missing:
-        note = "engagement installed; not provided yet: " + ", ".join(eng.missing)
-    else:
-        note = "engagement installed"
+    note = (
+        f"SLA, team and agent figures from the triage of {len(facts)} of {len(threads)} "
+        "addressed threads (listen_only threads have no SLA)"
+    )
     return ResponseMetrics(
         since=flt.since,
         until=flt.until,
         channel=flt.channel,
         rows=rows,
         talk_listen=talk,
-        sla=eng.sla if eng is not None else None,
-        talk_listen_governance=talk_listen_governance(session, flt),
+        talk_target=target,
+        sla=sla_summary(session),
+        talk_listen_governance=talk_listen(session, flt).model_dump(mode="json"),
         engagement=note,
         definitions=DEFINITIONS,
     )
