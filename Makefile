@@ -77,7 +77,7 @@ pytest-sqlite: install web-assets browser
 pytest-postgresql: install services web-assets browser
 	RAPPORT_TEST_DB=postgresql $(BIN)/pytest -p no:cacheprovider
 
-## test: lint, type-check, and the suite on SQLite and on PostgreSQL, side by side
+## test: lint, type-check, and the suite on SQLite then on PostgreSQL, each over the cores (pytest-xdist)
 ## (logs in build/test-logs/; the tests that use no database run in the SQLite run)
 test: install services lint typecheck web-assets browser
 	bash scripts/test-both-databases

@@ -1,10 +1,11 @@
 """Test fixtures shared by every domain.
 
-The suite runs twice, side by side in `make test`: `RAPPORT_TEST_DB=sqlite`
-(default) and `RAPPORT_TEST_DB=postgresql` (against 127.0.0.1:5432; the
-tests that use no database run in the SQLite run only). Each test that asks
-for `db` gets its own freshly migrated database, cloned from a template
-migrated once per run; nothing is shared between tests. Sockets to
+The suite runs twice in `make test`, each run over the cores
+(pytest-xdist): `RAPPORT_TEST_DB=sqlite` (default) and
+`RAPPORT_TEST_DB=postgresql` (against 127.0.0.1:5432; the tests that use no
+database run in the SQLite run only). Each test that asks for `db` gets its
+own freshly migrated database, cloned from a template migrated once per
+test process; nothing is shared between tests. Sockets to
 anything but the loopback interface are refused.
 """
 
@@ -295,9 +296,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if BACKEND != "postgresql" or RUN_ALL:
+        return
+    # Under pytest-xdist the workers collect, so the count is theirs to know.
     n = config.stash.get(_DB_FREE, 0)
-    if n:
-        terminalreporter.write_line(
-            f"{n} tests that use no database ran in the SQLite run only "
-            "(RAPPORT_TEST_ALL=1 runs them here too)"
-        )
+    terminalreporter.write_line(
+        f"{n or 'the'} tests that use no database ran in the SQLite run only "
+        "(RAPPORT_TEST_ALL=1 runs them here too)"
+    )

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(default=10000, ge=1, le=100_000)
     #: Rows stored by one process before an import first refreshes PostgreSQL's
     #: planner statistics (then each time the stored rows double).
-    ingest_analyze_min_rows: int = Field(default=20_000, ge=1)
+    ingest_analyze_min_rows: int = Field(default=2_000, ge=1)
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_recycle_seconds: int = Field(default=1800, ge=1)

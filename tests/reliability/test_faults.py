@@ -96,9 +96,9 @@ def test_worker_killed_9_mid_chunk_is_redelivered_exactly_once(
 ) -> None:
     require_postgresql(db)
     path = tmp_path / "k.csv"
-    total = write_twcs_like(path, 40_000, seed=21, brands=15)
+    total = write_twcs_like(path, 12_000, seed=21, brands=15)
     first = workers()
-    proc = _coordinator(path, "--distributed", "--batch-size", "4000")
+    proc = _coordinator(path, "--distributed", "--batch-size", "1200")
     try:
         _wait(lambda: _chunks_done() >= 2, 180, "two chunks stored")
         _wait(lambda: _store_lock_holder(db) is not None, 60, "a chunk mid-write")
@@ -128,9 +128,9 @@ def test_rabbitmq_restarted_during_a_distributed_import_loses_nothing(
     db: Database, broker_alone: Broker, workers, tmp_path: Path
 ) -> None:
     path = tmp_path / "r.csv"
-    total = write_twcs_like(path, 30_000, seed=22, brands=15)
+    total = write_twcs_like(path, 12_000, seed=22, brands=15)
     workers()
-    proc = _coordinator(path, "--distributed", "--batch-size", "2000")
+    proc = _coordinator(path, "--distributed", "--batch-size", "800")
     try:
         _wait(lambda: _chunks_done() >= 3, 180, "three chunks stored")
         stopped = subprocess.run(["rabbitmqctl", "stop_app"], capture_output=True, timeout=120)
@@ -168,11 +168,11 @@ def test_postgresql_connections_dropped_mid_batch_are_retried(
 ) -> None:
     require_postgresql(db)
     path = tmp_path / "p.csv"
-    total = write_twcs_like(path, 24_000, seed=23, brands=15)
+    total = write_twcs_like(path, 9_000, seed=23, brands=15)
     if mode == "distributed":
         workers()
     extra = ("--distributed",) if mode == "distributed" else ()
-    proc = _coordinator(path, *extra, "--batch-size", "2000")
+    proc = _coordinator(path, *extra, "--batch-size", "750")
     stop = threading.Event()
     killed: list[int] = []
     killer = threading.Thread(target=lambda: killed.extend(_terminate_mid_batch(db, 3, stop)))
@@ -200,7 +200,7 @@ def test_message_that_keeps_killing_its_worker_becomes_a_replayable_dead_letter(
     from tests.workers.harness import rapport
 
     path = tmp_path / "poison.csv"
-    total = write_twcs_like(path, 25_000, seed=24, brands=15)
+    total = write_twcs_like(path, 8_000, seed=24, brands=15)
     opened = open_source(path)
     wire = records_to_wire(list(opened.records))
     opened.close()

@@ -156,7 +156,7 @@ def test_sigterm_lets_the_running_chunk_finish(
     from rapport.workers.wire import records_to_wire
 
     path = tmp_path / "big.csv"
-    good = write_messy_twcs(path, 20_000)
+    good = write_messy_twcs(path, 6_000)
     opened = open_source(path)
     wire = records_to_wire(list(opened.records))
     opened.close()

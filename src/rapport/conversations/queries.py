@@ -180,7 +180,38 @@ def mention_links(session: Session, message_ids: Sequence[int]) -> list[MentionL
     """Mentions written in these messages that name a stored identity."""
     if not message_ids:
         return []
-    return _mention_links(session, in_values(session, Message.id, list(message_ids)))
+    # Two lookups by key rather than one three-way join: a planner that
+    # still believes the tables empty (early in an import, before ANALYZE)
+    # would loop over every identity for each mention.
+    written = session.execute(
+        select(
+            Message.id,
+            Message.author_identity_id,
+            Message.channel_id,
+            Message.created_at,
+            MessageMention.handle_key,
+        )
+        .join(MessageMention, MessageMention.message_id == Message.id)
+        .where(in_values(session, Message.id, list(message_ids)))
+    ).all()
+    if not written:
+        return []
+    named = {
+        (channel, key): ident
+        for ident, channel, key in session.execute(
+            select(Identity.id, Identity.channel_id, Identity.handle_key).where(
+                # Both columns, so the (channel, handle) unique index serves.
+                Identity.channel_id.in_(sorted({row[2] for row in written})),
+                in_values(session, Identity.handle_key, sorted({row[4] for row in written})),
+            )
+        )
+    }
+    links = []
+    for mid, author, channel, at, key in written:
+        ident = named.get((channel, key))
+        if ident is not None:
+            links.append(MentionLink(mid, author, ident, at))
+    return links
 
 
 def mentions_of(session: Session, identity_ids: Sequence[int]) -> list[MentionLink]:
@@ -215,25 +246,6 @@ def mentions_of(session: Session, identity_ids: Sequence[int]) -> list[MentionLi
         if ident is not None:
             found.append(MentionLink(mid, author, ident, at))
     return found
-
-
-def _mention_links(session: Session, where: object) -> list[MentionLink]:
-    query = (
-        select(Message.id, Message.author_identity_id, Identity.id, Message.created_at)
-        .select_from(MessageMention)
-        .join(Message, Message.id == MessageMention.message_id)
-        .join(
-            Identity,
-            and_(
-                Identity.channel_id == Message.channel_id,
-                Identity.handle_key == MessageMention.handle_key,
-            ),
-        )
-        .where(where)  # type: ignore[arg-type]
-    )
-    return [
-        MentionLink(mid, author, ident, at) for mid, author, ident, at in session.execute(query)
-    ]
 
 
 def message_id_chunks(session: Session, size: int = 10_000) -> Iterator[list[int]]:
