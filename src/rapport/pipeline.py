@@ -90,8 +90,10 @@ def _install_privacy_hooks() -> None:
 
 def _install_engagement() -> None:
     """Triage after analysis (it reads the analysis of the batch), outbox and
-    rescoring jobs, and the privacy hooks of what engagement keeps."""
+    rescoring jobs, the privacy hooks of what engagement keeps, and what it
+    adds to search (status and label filters, internal notes)."""
     from rapport.engagement import privacy, workspace
+    from rapport.engagement import search as engagement_search
     from rapport.engagement import service as engagement
     from rapport.relationships import hooks as people_hooks
     from rapport.scheduling.registry import register_kind
@@ -103,3 +105,7 @@ def _install_engagement() -> None:
     register_kind(workspace.WAKE_JOB, workspace.run_wake_job)
     people_hooks.on_person_erased("engagement", privacy.erase_person)
     people_hooks.on_person_exported("engagement", privacy.export_person)
+    # `rapport search --status/--label`, and internal notes among the results.
+    hooks.on_search_thread_filter("status", engagement_search.status_threads)
+    hooks.on_search_thread_filter("label", engagement_search.label_threads)
+    hooks.on_search("engagement.notes", engagement_search.search_notes)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from rapport import pipeline
 from rapport.conversations import hooks
 from rapport.conversations.errors import (
     QueryNotSearchable,
@@ -19,10 +20,12 @@ from rapport.conversations.errors import (
     SearchFilterUnavailable,
     UnknownSearchChannel,
 )
-from rapport.conversations.models import Message, Thread
+from rapport.conversations.models import Identity, Message, Thread
 from rapport.conversations.querylang import matches, parse
 from rapport.conversations.search import (
+    MESSAGE_INDEX,
     SearchFilters,
+    bm25_scores,
     match_message_ids,
     search_messages,
 )
@@ -122,6 +125,30 @@ def test_paging_gives_disjoint_pages_in_score_order(demo_db: Database) -> None:
         assert first.results[-1].score >= second.results[0].score
 
 
+def test_bm25_in_python_scores_exactly_as_fts5(demo_db: Database) -> None:
+    """`bm25_scores` (how other indexes score like messages on SQLite) gives
+    the real messages the very scores FTS5 gives them."""
+    if demo_db.is_postgresql:
+        pytest.skip("FTS5's bm25")
+    queries = ["refund", "refund OR flight", "cancel*", "help NOT spam", "sprintcare assist",
+               '"private secured link"', "help help", "delay* (train OR bus)"]  # fmt: skip
+    with session_scope() as session:
+        for query in queries:
+            page = search_messages(session, query, limit=200)
+            assert page.results, query
+            ids = [h.message_id for h in page.results]
+            docs = dict(
+                (mid, (body, handle))
+                for mid, body, handle in session.execute(
+                    select(Message.id, Message.text, Identity.handle)
+                    .outerjoin(Identity, Identity.id == Message.author_identity_id)
+                    .where(Message.id.in_(ids))
+                )
+            )
+            mine = bm25_scores(session, MESSAGE_INDEX, parse(query), [docs[i] for i in ids])
+            assert mine == pytest.approx([h.score for h in page.results], abs=1.5e-6), query
+
+
 # ---------------------------------------------------------------- ranking, filters
 
 
@@ -190,23 +217,30 @@ def parse_utc(value: str) -> Any:
 
 
 def test_thread_filters_come_from_the_domain_that_registers_them(corpus: None) -> None:
-    with session_scope() as session:
-        with pytest.raises(SearchFilterUnavailable, match="--status needs the engagement domain"):
+    hooks.remove_hook("status")  # as if engagement were not installed
+    try:
+        with (
+            session_scope() as session,
+            pytest.raises(SearchFilterUnavailable, match="--status needs the engagement domain"),
+        ):
             search_messages(session, "refund", SearchFilters(threads=(("status", "open"),)))
+    finally:
+        pipeline.install()
+    with session_scope() as session:
         r2_thread = session.execute(
             select(Message.thread_id).where(Message.external_id == "r2")
         ).scalar_one()
 
         def only_thread(session: Session, value: str) -> Any:
-            return Message.thread_id.in_(select(Thread.id).where(Thread.id == int(value)))
+            return select(Thread.id).where(Thread.id == int(value))
 
-        hooks.on_search_thread_filter("label", only_thread)
+        hooks.on_search_thread_filter("test.thread", only_thread)
         try:
             page = search_messages(
-                session, "refund", SearchFilters(threads=(("label", str(r2_thread)),))
+                session, "refund", SearchFilters(threads=(("test.thread", str(r2_thread)),))
             )
         finally:
-            hooks.remove_hook("label")
+            hooks.remove_hook("test.thread")
         assert _ids(page) == ["r2"] and page.total == 1
 
 
@@ -348,14 +382,27 @@ def test_cli_search_prints_the_contract_json(demo_db: Database, cli: Any) -> Non
 
 
 def test_cli_refuses_bad_queries_and_missing_domains_with_exit_1(
-    demo_db: Database, cli: Any
+    demo_db: Database, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = cli("search", "refund AND (flight OR", "--json")
     assert out.exit_code == 1 and out.stdout == ""
     assert "expected a term after OR at 22" in out.stderr
-    out = cli("search", "refund", "--status", "open", "--json")
-    assert out.exit_code == 1 and "needs the engagement domain" in out.stderr
+    # As if engagement were not installed (the CLI installs the hooks at start).
+    monkeypatch.setattr(pipeline, "install", lambda: None)
+    hooks.remove_hook("status")
+    hooks.remove_hook("label")
+    try:
+        out = cli("search", "refund", "--status", "open", "--json")
+        assert out.exit_code == 1 and "needs the engagement domain" in out.stderr
+        out = cli("search", "refund", "--label", "vip", "--json")
+        assert out.exit_code == 1 and "--label needs the engagement domain" in out.stderr
+    finally:
+        monkeypatch.undo()
+        pipeline.install()
+    out = cli("search", "refund", "--status", "closed", "--json")
+    assert out.exit_code == 1 and out.stdout == ""
+    assert "unknown status 'closed' (statuses: open, pending, snoozed, resolved)" in out.stderr
     out = cli("search", "refund", "--label", "vip", "--json")
-    assert out.exit_code == 1 and "--label needs the engagement domain" in out.stderr
+    assert out.exit_code == 1 and "no label named 'vip'" in out.stderr
     out = cli("search", "refund", "--since", "yesterday", "--json")
     assert out.exit_code == 1 and "--since" in out.stderr

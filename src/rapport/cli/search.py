@@ -1,4 +1,4 @@
-"""`rapport search QUERY`: full-text search over messages."""
+"""`rapport search QUERY`: full-text search over messages and internal notes."""
 
 from __future__ import annotations
 
@@ -29,12 +29,15 @@ def search(
     status: str | None = typer.Option(
         None, "--status", help="Threads in this status (open, pending, snoozed, resolved)."
     ),
-    label: str | None = typer.Option(None, "--label", help="Threads with this label."),
+    label: str | None = typer.Option(
+        None, "--label", help="Threads with this label (see `rapport labels list`)."
+    ),
     limit: int = typer.Option(20, "--limit", min=1, max=500, help="Results to show."),
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many results first."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Search messages (text and author handle), best match first, with highlighted snippets."""
+    """Search messages (text and author handle) and internal notes, best match first,
+    with highlighted snippets."""
     threads = tuple(
         (name, value) for name, value in (("status", status), ("label", label)) if value
     )
@@ -54,13 +57,16 @@ def search(
     if json_out:
         emit_json(public.model_dump(mode="json"))
         return
-    table = Table("score", "when", "author", "thread", "snippet", title=f"{page.total} found")
+    table = Table(
+        "score", "kind", "when", "author", "thread", "snippet", title=f"{page.total} found"
+    )
     for hit in page.results:
         snippet = Text()
         for piece, highlighted in hit.snippet:
             snippet.append(piece, style="bold yellow" if highlighted else None)
         table.add_row(
             f"{hit.score:.3g}",
+            Text("internal note", style="magenta") if hit.kind == "note" else hit.kind,
             hit.created_at.strftime("%Y-%m-%d %H:%M"),
             hit.author or "",
             str(hit.thread_id),

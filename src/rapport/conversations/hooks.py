@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -55,10 +55,12 @@ def batch_hook_names() -> list[str]:
     return list(_batch_hooks)
 
 
-#: (session, the option's value) -> a condition on ``Message.thread_id``
-#: (``Message.thread_id.in_(select(...))``), for a search filter such as
-#: ``status`` or ``label`` that another domain owns.
-ThreadFilter = Callable[[Session, str], ColumnElement[bool]]
+#: (session, the option's value) -> the ids of the threads that pass
+#: (``select(ThreadState.thread_id).where(...)``), for a search filter such as
+#: ``status`` or ``label`` that another domain owns. The search applies it to
+#: every kind of hit (``Message.thread_id.in_(...)``, a note's thread...); a
+#: value that names nothing raises (a `RapportError` saying what exists).
+ThreadFilter = Callable[[Session, str], Select[int]]
 #: (session, parsed query, filters, limit) -> (hits, total): more results of
 #: a search from another domain's text (internal notes...), merged by score.
 SearchSource = Callable[[Session, Any, "SearchFilters", int], "tuple[list[SearchHit], int]"]
@@ -69,7 +71,7 @@ _search_sources: dict[str, SearchSource] = {}
 
 def on_search_thread_filter(name: str, build: ThreadFilter) -> None:
     """Let searches filter by ``name`` (``status``, ``label``...): ``build``
-    turns the asked value into a condition on the message's thread."""
+    turns the asked value into the threads whose messages and notes pass."""
     _thread_filters[name] = build
 
 

@@ -471,6 +471,25 @@ class Document:
     def contains(self, term: Term) -> bool:
         return any(self._in_field(term, k) for k in range(len(self.fields)))
 
+    def occurrences(self, term: Term, k: int) -> int:
+        """How many times ``term`` occurs in field ``k`` (0: the text, 1: the
+        author), as a full-text index counts a phrase's instances."""
+        words, where = self.fields[k], self.index[k]
+        if not term.tokens:
+            return 0
+        first, last, size = term.tokens[0], term.tokens[-1], len(term.tokens)
+        if term.prefix and size == 1:
+            return sum(len(at) for word, at in where.items() if word.startswith(first))
+        head = list(term.tokens[:-1])
+        found = 0
+        for start in where.get(first, []):
+            window = words[start : start + size]
+            if len(window) < size or window[:-1] != head:
+                continue
+            if window[-1].startswith(last) if term.prefix else window[-1] == last:
+                found += 1
+        return found
+
     def _in_field(self, term: Term, k: int) -> bool:
         words, where = self.fields[k], self.index[k]
         first, last, size = term.tokens[0], term.tokens[-1], len(term.tokens)

@@ -104,11 +104,16 @@ class ChannelSummary(BaseModel):
 
 
 class SearchResultPublic(BaseModel):
-    """One search result; ``snippet`` marks matched words with <mark>...</mark>
-    (the rest is the message's plain text)."""
+    """One search result: a message, or an internal note on a thread (kind
+    ``note``: no ``message_id``, ``author`` is the agent who wrote it);
+    ``snippet`` marks matched words with <mark>...</mark> (the rest is the
+    plain text)."""
 
+    #: ``message`` or ``note`` (an internal note, never sent).
     kind: str
     message_id: int | None
+    #: The note's id (kind ``note``; null for a message).
+    note_id: int | None = None
     thread_id: int
     author: str | None
     channel: str | None
@@ -133,6 +138,7 @@ class SearchResultsPublic(BaseModel):
                 SearchResultPublic(
                     kind=hit.kind,
                     message_id=hit.message_id,
+                    note_id=hit.note_id,
                     thread_id=hit.thread_id,
                     author=hit.author,
                     channel=hit.channel,

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from rapport.analysis.queries import analyses_for
@@ -80,11 +80,18 @@ def _team_names(session: Session) -> dict[int, str]:
     return {int(i): n for i, n in session.execute(select(Team.id, Team.name))}
 
 
+def check_status(status: str) -> str:
+    """``status`` if it is a thread status; refused naming the valid ones."""
+    if status not in STATUSES:
+        raise EngagementError(f"unknown status {status!r} (statuses: {', '.join(STATUSES)})")
+    return status
+
+
 def inbox_where(session: Session, flt: InboxFilter, *, with_status: bool = True) -> list[Any]:
     """The WHERE clauses of an inbox filter (bad names refused with the name)."""
     where: list[Any] = []
-    if flt.status is not None and flt.status not in STATUSES:
-        raise EngagementError(f"unknown status {flt.status!r} (statuses: {', '.join(STATUSES)})")
+    if flt.status is not None:
+        check_status(flt.status)
     if flt.decision is not None and flt.decision not in DECISIONS:
         raise EngagementError(
             f"unknown decision {flt.decision!r} (decisions: {', '.join(DECISIONS)})"
@@ -637,12 +644,15 @@ def _label_id(session: Session, name: str) -> int:
     return int(found)
 
 
+def threads_with_label(session: Session, name: str) -> Select[int]:
+    """The ids of the threads with label ``name`` (unknown label refused by name)."""
+    label = _label_id(session, name)
+    return select(ThreadLabel.thread_id).where(ThreadLabel.label_id == label)
+
+
 def label_thread_filter(session: Session, name: str) -> Any:
     """A WHERE clause: threads with label ``name`` (unknown label refused by name)."""
-    label = _label_id(session, name)
-    return ThreadState.thread_id.in_(
-        select(ThreadLabel.thread_id).where(ThreadLabel.label_id == label)
-    )
+    return ThreadState.thread_id.in_(threads_with_label(session, name))
 
 
 def people_with_label(session: Session, name: str) -> list[int]:

@@ -33,8 +33,11 @@ def current_revisions(url: str | None = None) -> list[str]:
 
 
 def head_revisions(url: str | None = None) -> list[str]:
+    """The revisions a fully migrated database holds: every branch head but
+    those another revision depends on (``depends_on``), which Alembic stores
+    as that revision only (``engagement_0003`` needs ``search_0001``)."""
     script = ScriptDirectory.from_config(alembic_config(get_engine(url)))
-    return sorted(script.get_heads())
+    return sorted(script.get_heads(consider_depends_on=True))
 
 
 def is_current(url: str | None = None) -> bool:

@@ -14,12 +14,13 @@ target_metadata = load_all_models()
 
 #: Tables a migration made by hand that have no model (full-text indexes):
 #: autogenerate must not propose dropping them.
-UNMANAGED_PREFIXES = ("kb_entry_fts", "message_fts")
+UNMANAGED_PREFIXES = ("kb_entry_fts", "message_fts", "thread_note_fts")
 #: Columns and indexes a migration made by hand (PostgreSQL full text).
 UNMANAGED_NAMES = (
     "search_vector",
     "ix_kb_entry_search_vector",
     "ix_message_search_vector",
+    "ix_thread_note_search_vector",
 )
 
 

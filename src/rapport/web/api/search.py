@@ -1,5 +1,5 @@
-"""`GET /api/v1/search`: full-text search over messages, the same service
-and JSON as `rapport search --json`."""
+"""`GET /api/v1/search`: full-text search over messages and internal notes,
+the same service and JSON as `rapport search --json`."""
 
 from __future__ import annotations
 
@@ -53,15 +53,21 @@ def get_search(
     channel: str | None = Query(None, max_length=100),
     since: datetime | None = Query(None, description="From (ISO 8601, UTC if no offset)."),
     until: datetime | None = Query(None, description="Up to, excluded."),
-    status: str | None = Query(None, max_length=40, description="Thread status (engagement)."),
-    label: str | None = Query(None, max_length=100, description="Thread label (engagement)."),
+    status: str | None = Query(
+        None, max_length=40, description="Thread status: open, pending, snoozed or resolved."
+    ),
+    label: str | None = Query(
+        None, max_length=100, description="Thread label (an unknown label answers 404)."
+    ),
     limit: int = Query(20, ge=1, le=200),
     offset: int = Query(0, ge=0, le=10_000),
     session: Session = Depends(db_session),
 ) -> SearchResultsPublic | JSONResponse:
-    """Messages matching ``q`` (words, "phrases", prefix*, AND/OR/NOT, parentheses),
-    best first, with highlighted snippets. A malformed query answers 422 with
-    the 1-based ``position`` of the error."""
+    """Messages and internal notes (``kind`` ``note``, ``message_id`` null)
+    matching ``q`` (words, "phrases", prefix*, AND/OR/NOT, parentheses), best
+    first, with highlighted snippets. A malformed query answers 422 with the
+    1-based ``position`` of the error; an unknown status 422, an unknown
+    label or channel 404."""
     filters = search_filters(channel, since, until, status, label)
     try:
         page = search_messages(session, q, filters, limit=limit, offset=offset)

@@ -1,4 +1,5 @@
-"""/search: the search box's results, messages (full text) and people."""
+"""/search: the search box's results: messages and internal notes (full
+text, by thread status and label too) and people."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from rapport.conversations.errors import QueryError, UnknownSearchChannel
 from rapport.conversations.querylang import Term, parse
 from rapport.conversations.search import SearchPage, search_messages
+from rapport.engagement.models import STATUSES
+from rapport.errors import RapportError
 from rapport.relationships import queries as relationships
 from rapport.relationships.schemas import PersonList
 from rapport.web.api.search import search_filters
@@ -26,19 +28,21 @@ def search_page(
     request: Request,
     q: str = Query("", max_length=2000),
     channel: str = Query("", max_length=100),
+    status: str = Query("", max_length=40),
+    label: str = Query("", max_length=100),
     page: int = Query(1, ge=1, le=500),
     session: Session = Depends(db_session),
     caller: Caller = Depends(page_requires("search.read")),
 ) -> HTMLResponse:
     found: SearchPage | None = None
     people: PersonList | None = None
-    error: QueryError | UnknownSearchChannel | None = None
+    error: RapportError | None = None
     if q.strip():
-        filters = search_filters(channel or None, None, None, None, None)
+        filters = search_filters(channel or None, None, None, status or None, label or None)
         try:
             found = search_messages(session, q, filters, limit=PAGE, offset=(page - 1) * PAGE)
             term = parse(q)
-        except (QueryError, UnknownSearchChannel) as exc:
+        except RapportError as exc:  # the query, an unknown channel, status or label
             error = exc
         else:
             # People are found by one handle, name, email or phone (relationships' search).
@@ -51,6 +55,9 @@ def search_page(
         {
             "q": q,
             "channel": channel,
+            "status": status,
+            "statuses": STATUSES,
+            "label": label,
             "found": found,
             "people": people,
             "error": error,
