@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from rapport.conversations.errors import ThreadNotFound
@@ -176,6 +176,16 @@ def reply_links_touching(
     return list(found.values())
 
 
+def _identities_by_key(session: Session, *where: ColumnElement[bool]) -> dict[tuple[int, str], int]:
+    """The identities matching ``where``, by (channel id, handle key)."""
+    return {
+        (channel, key): ident
+        for ident, channel, key in session.execute(
+            select(Identity.id, Identity.channel_id, Identity.handle_key).where(*where)
+        )
+    }
+
+
 def mention_links(session: Session, message_ids: Sequence[int]) -> list[MentionLink]:
     """Mentions written in these messages that name a stored identity."""
     if not message_ids:
@@ -196,16 +206,12 @@ def mention_links(session: Session, message_ids: Sequence[int]) -> list[MentionL
     ).all()
     if not written:
         return []
-    named = {
-        (channel, key): ident
-        for ident, channel, key in session.execute(
-            select(Identity.id, Identity.channel_id, Identity.handle_key).where(
-                # Both columns, so the (channel, handle) unique index serves.
-                Identity.channel_id.in_(sorted({row[2] for row in written})),
-                in_values(session, Identity.handle_key, sorted({row[4] for row in written})),
-            )
-        )
-    }
+    named = _identities_by_key(
+        session,
+        # Both columns, so the (channel, handle) unique index serves.
+        Identity.channel_id.in_(sorted({row[2] for row in written})),
+        in_values(session, Identity.handle_key, sorted({row[4] for row in written})),
+    )
     links = []
     for mid, author, channel, at, key in written:
         ident = named.get((channel, key))
@@ -218,14 +224,7 @@ def mentions_of(session: Session, identity_ids: Sequence[int]) -> list[MentionLi
     """Stored messages that mention these identities."""
     if not identity_ids:
         return []
-    wanted = {
-        (channel, key): ident
-        for ident, channel, key in session.execute(
-            select(Identity.id, Identity.channel_id, Identity.handle_key).where(
-                in_values(session, Identity.id, list(identity_ids))
-            )
-        )
-    }
+    wanted = _identities_by_key(session, in_values(session, Identity.id, list(identity_ids)))
     if not wanted:
         return []
     # By handle first (indexed), then the message: the cheap way round.
